@@ -1,0 +1,101 @@
+#include "auth/password.h"
+
+#include <cstring>
+#include <memory>
+
+#include <crypt.h>
+#include <openssl/crypto.h>
+
+namespace edgeidp::auth {
+namespace {
+
+// Hashing cost for unknown users when the directory gives nothing to copy:
+// bcrypt cost 10, a common default.
+constexpr const char *kFallbackSetting = "$2b$10$abcdefghijklmnopqrstuu";
+
+// A password longer than this is refused before hashing: bcrypt ignores
+// bytes past 72 and very long inputs cost CPU in sha512crypt.
+constexpr std::size_t kMaxPassword = 1024;
+
+bool crypt_matches(std::string_view setting, std::string_view password, std::string_view expect) {
+  const std::string pw(password);
+  const std::string set(setting);
+  auto data = std::make_unique<crypt_data>();  // ~32 KiB: keep it off the stack
+  const char *out = crypt_rn(pw.c_str(), set.c_str(), data.get(), sizeof(crypt_data));
+  const bool ok = out != nullptr && out[0] != '*' && std::strlen(out) == expect.size() &&
+                  CRYPTO_memcmp(out, expect.data(), expect.size()) == 0;
+  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+  return ok;
+}
+
+// The setting to burn time with for a user that does not exist: a real
+// user's hash, so unknown names cost the same as known ones.
+std::string_view dummy_setting(const directory::Directory &dir) {
+  for (const auto &u : dir.users()) {
+    if (!u.password_hash.empty()) {
+      return u.password_hash;
+    }
+  }
+  return kFallbackSetting;
+}
+
+}  // namespace
+
+bool verify_password(std::string_view hash, std::string_view password) {
+  if (hash.empty() || password.size() > kMaxPassword ||
+      password.find('\0') != std::string_view::npos) {
+    return false;
+  }
+  return crypt_matches(hash, password, hash);
+}
+
+Result<std::string> hash_password(std::string_view password, std::string_view method,
+                                  unsigned long cost) {
+  if (password.empty() || password.size() > kMaxPassword ||
+      password.find('\0') != std::string_view::npos) {
+    return make_error(Errc::invalid, "password must be 1 to 1024 bytes with no NUL byte");
+  }
+  const char *prefix = nullptr;
+  if (method == "yescrypt") {
+    prefix = "$y$";
+  } else if (method == "bcrypt") {
+    prefix = "$2b$";
+  } else if (method == "sha512crypt") {
+    prefix = "$6$";
+  } else {
+    return make_error(Errc::invalid, "unknown hash method \"" + std::string(method) +
+                                         "\"; expected yescrypt, bcrypt or sha512crypt");
+  }
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn(prefix, cost, nullptr, 0, setting, sizeof setting) == nullptr) {
+    return make_error(Errc::invalid, "cannot make a " + std::string(method) + " salt with cost " +
+                                         std::to_string(cost));
+  }
+  auto data = std::make_unique<crypt_data>();
+  const std::string pw(password);
+  const char *out = crypt_rn(pw.c_str(), setting, data.get(), sizeof(crypt_data));
+  if (out == nullptr || out[0] == '*') {
+    return make_error(Errc::crypto, "crypt failed for method " + std::string(method));
+  }
+  std::string hash(out);
+  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+  return hash;
+}
+
+Result<const directory::User *> authenticate(const directory::Directory &dir,
+                                             std::string_view username, std::string_view password) {
+  const directory::User *user = dir.find_user(username);
+  if (user == nullptr || user->password_hash.empty()) {
+    (void)verify_password(dummy_setting(dir), password);
+    return make_error(Errc::denied, user == nullptr ? "unknown user" : "user has no password");
+  }
+  if (!verify_password(user->password_hash, password)) {
+    return make_error(Errc::denied, "wrong password");
+  }
+  if (!user->active) {
+    return make_error(Errc::denied, "user is inactive");
+  }
+  return user;
+}
+
+}  // namespace edgeidp::auth
