@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "common/file.h"
 #include "crypto/keygen.h"
+#include "crypto/sealer.h"
 
 namespace edgeidp::worker {
 namespace {
@@ -24,10 +25,39 @@ bool exists(const std::string &path) {
 
 }  // namespace
 
+namespace {
+
+// A session key: 32 random bytes, base64, mode 0600.
+int make_session_key(const std::string &path, bool force) {
+  if (!force && exists(path)) {
+    std::fprintf(stderr,
+                 "edgeidp keygen: %s exists; replacing it logs everyone out (use --force, or add "
+                 "a new key first in [session] keys to rotate)\n",
+                 path.c_str());
+    return 1;
+  }
+  auto text = crypto::make_seal_key_text();
+  if (!text) {
+    std::fprintf(stderr, "edgeidp keygen: %s\n", text.error().describe().c_str());
+    return 1;
+  }
+  if (auto st = write_file_atomic(path, *text, 0600); !st) {
+    std::fprintf(stderr, "edgeidp keygen: %s\n", st.error().describe().c_str());
+    return 1;
+  }
+  std::printf("wrote session key %s (mode 0600)\n", path.c_str());
+  return 0;
+}
+
+}  // namespace
+
 int cmd_keygen(const std::vector<std::string> &argv) {
   std::string err;
-  const auto args =
-      Args::parse(argv, {"--key", "--cert", "--cn", "--bits", "--days"}, {"--force"}, {}, err);
+  const auto args = Args::parse(
+      argv, {"--key", "--cert", "--cn", "--bits", "--days", "--session-key"}, {"--force"}, {}, err);
+  if (args && args->has("--session-key") && !args->has("--key")) {
+    return make_session_key(args->get("--session-key"), args->has("--force"));
+  }
   if (!args || !args->has("--key") || !args->has("--cert")) {
     std::fprintf(stderr, "edgeidp keygen: %s\n",
                  args ? "--key FILE and --cert FILE are required" : err.c_str());
@@ -64,6 +94,9 @@ int cmd_keygen(const std::vector<std::string> &argv) {
     return 1;
   }
   std::printf("wrote %s (mode 0600) and %s\n", key_file.c_str(), cert_file.c_str());
+  if (args->has("--session-key")) {
+    return make_session_key(args->get("--session-key"), args->has("--force"));
+  }
   return 0;
 }
 

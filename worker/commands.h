@@ -12,5 +12,6 @@ int cmd_keygen(const std::vector<std::string> &argv);
 int cmd_hash_password(const std::vector<std::string> &argv);
 int cmd_metadata(const std::vector<std::string> &argv);
 int cmd_saml_response(const std::vector<std::string> &argv);
+int cmd_revoke(const std::vector<std::string> &argv);
 
 }  // namespace edgeidp::worker

@@ -21,6 +21,10 @@ constexpr const char *kUsage =
     "                           print a signed SAMLResponse (base64) as the modules POST it\n"
     "  keygen         --key FILE --cert FILE [--cn NAME] [--bits N] [--days N] [--force]\n"
     "                           make an RSA signing key (mode 0600) and self-signed certificate\n"
+    "  keygen         --session-key FILE [--force]\n"
+    "                           make a session cookie key (mode 0600)\n"
+    "  revoke         -c FILE --user NAME\n"
+    "                           end every session of a user (sessions begun before now)\n"
     "  hash-password  [--method yescrypt|bcrypt|sha512crypt] [--cost N]\n"
     "                           read a password from stdin or a prompt, print its hash\n"
     "\n"
@@ -37,6 +41,7 @@ constexpr Command kCommands[] = {
     {"saml-response", edgeidp::worker::cmd_saml_response},
     {"keygen", edgeidp::worker::cmd_keygen},
     {"hash-password", edgeidp::worker::cmd_hash_password},
+    {"revoke", edgeidp::worker::cmd_revoke},
 };
 
 }  // namespace

@@ -58,8 +58,8 @@ std::shared_ptr<const saml::SigningKey> make_key(std::int64_t now) {
   Owned<BIO> key_bio(BIO_new(BIO_s_mem()));
   Owned<BIO> cert_bio(BIO_new(BIO_s_mem()));
   if (X509_sign(cert.get(), pkey.get(), EVP_sha256()) <= 0 || !key_bio || !cert_bio ||
-      PEM_write_bio_PrivateKey(key_bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr,
-                               nullptr) != 1 ||
+      PEM_write_bio_PrivateKey(key_bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+          1 ||
       PEM_write_bio_X509(cert_bio.get(), cert.get()) != 1) {
     return nullptr;
   }

@@ -65,5 +65,6 @@ def make_setup():
     os.mkdir(os.path.join(d, "keys"))
     key = os.path.join(d, "keys", "signing.key")
     cert = os.path.join(d, "keys", "signing.crt")
-    edgeidp("keygen", "--key", key, "--cert", cert, "--cn", "edgeidp-test", check=True)
+    edgeidp("keygen", "--key", key, "--cert", cert, "--cn", "edgeidp-test",
+            "--session-key", os.path.join(d, "keys", "session.key"), check=True)
     return Setup(d, os.path.join(d, "edgeidp.toml"), os.path.join(d, "directory.toml"), key, cert)

@@ -33,7 +33,9 @@ def test_check_reports_unknown_key_with_file_line_and_key():
     try:
         p = edgeidp("check", "-c", S.config)
         assert p.returncode == 1
-        assert f"{S.config}:28: app[0].colour: unknown key" in p.stderr, p.stderr
+        with open(S.config, encoding="utf-8") as f:
+            line = f.read().splitlines().index('colour = "red"') + 1
+        assert f"{S.config}:{line}: app[0].colour: unknown key" in p.stderr, p.stderr
     finally:
         S.edit_config('\ncolour = "red"', "")
 

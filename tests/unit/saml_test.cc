@@ -1,20 +1,19 @@
 // saml/: signing key loading, Response building and signing, IdP metadata.
 // Keys and certificates are generated here at run time; no private key is
 // committed to the repository.
-#include <sys/stat.h>
-
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <sys/stat.h>
 #include <thread>
 #include <vector>
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmltree.h>
@@ -51,12 +50,12 @@ struct KeyPair {
 };
 
 // Generated once in the group setup: RSA key generation is slow.
-KeyPair g_good;            // RSA-2048, cert valid kNow-1d .. kNow+365d
-std::string g_other_key;   // another RSA-2048 key, matching no certificate
-KeyPair g_expired;         // valid kNow-30d .. kNow-1d
-KeyPair g_future;          // valid kNow+1d .. kNow+30d
-KeyPair g_small;           // RSA-1024 with a matching certificate
-KeyPair g_ec;              // P-256 with a matching certificate
+KeyPair g_good;           // RSA-2048, cert valid kNow-1d .. kNow+365d
+std::string g_other_key;  // another RSA-2048 key, matching no certificate
+KeyPair g_expired;        // valid kNow-30d .. kNow-1d
+KeyPair g_future;         // valid kNow+1d .. kNow+30d
+KeyPair g_small;          // RSA-1024 with a matching certificate
+KeyPair g_ec;             // P-256 with a matching certificate
 
 std::string bio_string(BIO *bio) {
   char *data = nullptr;
@@ -66,7 +65,8 @@ std::string bio_string(BIO *bio) {
 
 std::string key_pem(EVP_PKEY *pkey) {
   Owned<BIO> bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), pkey, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), pkey, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return {};
   }
   return bio_string(bio.get());
@@ -84,7 +84,8 @@ std::string cert_pem(EVP_PKEY *pkey, std::int64_t from, std::int64_t to) {
   }
   X509_NAME *name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char *>("edgeidp test IdP"), -1, -1, 0);
+                             reinterpret_cast<const unsigned char *>("edgeidp test IdP"), -1, -1,
+                             0);
   X509_set_issuer_name(cert.get(), name);
   if (X509_sign(cert.get(), pkey, EVP_sha256()) <= 0) {
     return {};
@@ -179,8 +180,8 @@ LoadOutcome load_pair(const std::string &key, const std::string &cert, unsigned 
     out.fingerprint = k.fingerprint();
     out.expected_fingerprint = der_fingerprint(cert);
     out.not_after = k.not_after();
-    out.cert_pem_ok = test::contains(k.cert_pem(), "-----BEGIN CERTIFICATE-----") &&
-                      k.cert_pem() == cert;
+    out.cert_pem_ok =
+        test::contains(k.cert_pem(), "-----BEGIN CERTIFICATE-----") && k.cert_pem() == cert;
     out.xmlsec_key_ok = k.xmlsec_key() != nullptr;
   }
   test::remove_tree(dir);
@@ -256,7 +257,8 @@ void key_not_rsa(void **) {
 }
 
 void garbage_pem(void **) {
-  const LoadOutcome key = load_pair("-----BEGIN PRIVATE KEY-----\nnonsense\n", g_good.cert_pem, 0600);
+  const LoadOutcome key =
+      load_pair("-----BEGIN PRIVATE KEY-----\nnonsense\n", g_good.cert_pem, 0600);
   assert_false(key.ok);
   assert_int_equal(key.code, Errc::crypto);
   assert_true(test::contains(key.message, "idp.key"));
@@ -336,7 +338,9 @@ BuildOutcome build(const saml::ResponseInput &in) {
   return out;
 }
 
-std::string str(const xmlChar *s) { return s != nullptr ? reinterpret_cast<const char *>(s) : ""; }
+std::string str(const xmlChar *s) {
+  return s != nullptr ? reinterpret_cast<const char *>(s) : "";
+}
 
 std::string prop(xmlNode *node, const char *name) {
   if (node == nullptr) {
@@ -484,7 +488,8 @@ void response_content(void **) {
   assert_string_equal(f.audience.c_str(), "urn:amazon:webservices");
   assert_string_equal(f.response_irt.c_str(), "_req-42");
   assert_string_equal(f.scd_irt.c_str(), "_req-42");
-  assert_string_equal(f.issuer.c_str(), "https://idp.example.org/saml|https://idp.example.org/saml");
+  assert_string_equal(f.issuer.c_str(),
+                      "https://idp.example.org/saml|https://idp.example.org/saml");
   assert_string_equal(f.status.c_str(), "urn:oasis:names:tc:SAML:2.0:status:Success");
   assert_string_equal(f.name_id.c_str(), "alice@example.org");
   assert_string_equal(f.name_id_format.c_str(), saml::kNameIdEmail);
@@ -534,7 +539,9 @@ void response_variants(void **) {
 
 void response_rejects_bad_input(void **) {
   saml::ResponseInput in = sample_input();
-  in.attributes[1].values[0] = std::string("ali\x01" "ce");
+  in.attributes[1].values[0] = std::string(
+      "ali\x01"
+      "ce");
   const BuildOutcome ctl = build(in);
   assert_false(ctl.ok);
   assert_int_equal(ctl.code, Errc::invalid);
@@ -718,7 +725,9 @@ int concurrent_valid_responses() {
   return valid.load();
 }
 
-void concurrent_builds(void **) { assert_int_equal(concurrent_valid_responses(), 40); }
+void concurrent_builds(void **) {
+  assert_int_equal(concurrent_valid_responses(), 40);
+}
 
 // ---- metadata and library --------------------------------------------------
 
@@ -795,6 +804,36 @@ void metadata_content(void **) {
   assert_string_equal(open.valid_until.c_str(), "<missing>");
 }
 
+struct BadMetadata {
+  bool empty_entity_refused = false;
+  bool control_char_refused = false;
+  std::string message;
+};
+
+BadMetadata bad_metadata() {
+  BadMetadata out;
+  auto key = good_key();
+  saml::IdpMetadataInput in;
+  in.sso_url = "https://idp.example.org/sso";
+  auto empty = saml::build_idp_metadata(in, *key);
+  out.empty_entity_refused = !empty.ok() && empty.error().code == Errc::invalid;
+  if (!empty.ok()) {
+    out.message = empty.error().message;
+  }
+  in.entity_id = "https://idp.example.org/saml";
+  in.sso_url = "https://idp.example.org/\x02sso";
+  auto control = saml::build_idp_metadata(in, *key);
+  out.control_char_refused = !control.ok() && control.error().code == Errc::invalid;
+  return out;
+}
+
+void metadata_rejects_bad_input(void **) {
+  const BadMetadata b = bad_metadata();
+  assert_true(b.empty_entity_refused);
+  assert_true(test::contains(b.message, "entity ID"));
+  assert_true(b.control_char_refused);
+}
+
 void library_init_is_idempotent(void **) {
   // The group setup already initialised once; a matched pair stays harmless.
   assert_true(saml::library_init().ok());
@@ -823,6 +862,7 @@ int main() {
       cmocka_unit_test(ids_are_fresh),
       cmocka_unit_test(concurrent_builds),
       cmocka_unit_test(metadata_content),
+      cmocka_unit_test(metadata_rejects_bad_input),
       cmocka_unit_test(library_init_is_idempotent),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

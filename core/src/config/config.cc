@@ -267,6 +267,7 @@ Result<std::shared_ptr<const Config>> parse(std::string_view text, const std::st
     }
     cfg->apps.push_back(std::move(app));
   }
+  read_portal_config(top, origin, opts.load_keys, cfg->portal);
   top.finish();
   if (!top.ok()) {
     return *top.error();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "config/portal_config.h"
 #include "mapping/template.h"
 
 namespace edgeidp::saml {
@@ -64,6 +65,7 @@ struct Config {
   Idp idp;
   DirectorySource directory;
   std::vector<App> apps;
+  PortalConfig portal;  // [session], [portal], [headers], [[link]]
   std::shared_ptr<const saml::SigningKey> signing_key;
 
   const App *find_app(std::string_view name) const;

@@ -4,8 +4,8 @@
 #include <mutex>
 #include <string>
 
-#include <openssl/err.h>
 #include <libxml/parser.h>
+#include <openssl/err.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
 #include <xmlsec/xmlsec.h>
@@ -26,14 +26,15 @@ int g_init_count = 0;
 // in the web server's threads.
 thread_local char t_xmlsec_error[256];
 
-const char *or_empty(const char *s) { return s != nullptr ? s : ""; }
+const char *or_empty(const char *s) {
+  return s != nullptr ? s : "";
+}
 
 // Replaces xmlsec's default callback, which prints every error to stderr
 // (the web server's error log at best, a closed fd at worst). xmlsec reports
 // the innermost failure first, so the first message is the root cause.
-void record_xmlsec_error(const char * /*file*/, int /*line*/, const char *func,
-                         const char *object, const char *subject, int /*reason*/,
-                         const char *msg) {
+void record_xmlsec_error(const char * /*file*/, int /*line*/, const char *func, const char *object,
+                         const char *subject, int /*reason*/, const char *msg) {
   if (t_xmlsec_error[0] != '\0') {
     return;
   }
@@ -43,8 +44,8 @@ void record_xmlsec_error(const char * /*file*/, int /*line*/, const char *func,
 }
 
 Error init_error(const char *what) {
-  return make_error(Errc::crypto, std::string("cannot initialise the XML security library: ") +
-                                      what + " failed");
+  return make_error(Errc::crypto,
+                    std::string("cannot initialise the XML security library: ") + what + " failed");
 }
 
 }  // namespace
@@ -69,7 +70,9 @@ std::string openssl_reason() {
   return out;
 }
 
-void reset_xmlsec_error() { t_xmlsec_error[0] = '\0'; }
+void reset_xmlsec_error() {
+  t_xmlsec_error[0] = '\0';
+}
 
 std::string xmlsec_error() {
   std::string out = t_xmlsec_error[0] != '\0' ? t_xmlsec_error : "unknown xmlsec error";

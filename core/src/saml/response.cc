@@ -4,22 +4,16 @@
 #include <utility>
 
 #include <libxml/tree.h>
-#include <libxml/valid.h>
-#include <xmlsec/crypto.h>
-#include <xmlsec/templates.h>
-#include <xmlsec/transforms.h>
-#include <xmlsec/xmldsig.h>
 
 #include "common/owned.h"
 #include "common/strings.h"
-#include "saml/errors.h"
+#include "saml/dsig.h"
 #include "saml/xml.h"
 
 namespace edgeidp::saml {
 namespace {
 
 using detail::Tree;
-using detail::x;
 
 constexpr const char *kProtocolNs = "urn:oasis:names:tc:SAML:2.0:protocol";
 constexpr const char *kAssertionNs = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -100,68 +94,6 @@ Result<Ids> make_ids(const ResponseInput &in, Random &rng) {
   return ids;
 }
 
-// An enveloped-signature template, placed right after 'issuer' as the
-// schema wants, with the certificate already in KeyInfo: the key given to
-// xmlsec carries no certificate, so xmlsec leaves KeyInfo alone.
-xmlNode *add_signature_template(xmlDoc *doc, xmlNode *issuer, const std::string &id,
-                                bool xs_prefix, const SigningKey &key) {
-  xmlNode *sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId,
-                                                 xmlSecTransformRsaSha256Id, nullptr, x("ds"));
-  if (sig == nullptr) {
-    return nullptr;
-  }
-  if (xmlAddNextSibling(issuer, sig) == nullptr) {
-    xmlFreeNode(sig);
-    return nullptr;
-  }
-  const std::string uri = "#" + id;
-  xmlNode *ref =
-      xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, nullptr, x(uri), nullptr);
-  if (ref == nullptr || xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId) == nullptr) {
-    return nullptr;
-  }
-  xmlNode *c14n = xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId);
-  if (c14n == nullptr) {
-    return nullptr;
-  }
-  // "xs" only occurs inside xsi:type values, which exclusive c14n does not
-  // see as a use; listing it keeps its binding under the signature
-  // (Shibboleth does the same).
-  if (xs_prefix && xmlSecTmplTransformAddC14NInclNamespaces(c14n, x("xs")) < 0) {
-    return nullptr;
-  }
-  xmlNode *key_info = xmlSecTmplSignatureEnsureKeyInfo(sig, nullptr);
-  xmlNode *x509 = key_info != nullptr ? xmlSecTmplKeyInfoAddX509Data(key_info) : nullptr;
-  xmlNode *cert = x509 != nullptr ? xmlSecTmplX509DataAddCertificate(x509) : nullptr;
-  if (cert == nullptr) {
-    return nullptr;
-  }
-  const std::string &b64 = key.cert_base64();
-  xmlNodeAddContentLen(cert, x(b64), static_cast<int>(b64.size()));
-  if (cert->children == nullptr) {
-    return nullptr;
-  }
-  return sig;
-}
-
-Status sign(xmlNode *sig, const SigningKey &key, const char *what) {
-  Owned<xmlSecDSigCtx> ctx(xmlSecDSigCtxCreate(nullptr));
-  if (!ctx) {
-    return make_error(Errc::internal, "out of memory creating a signature context");
-  }
-  ctx->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
-  ctx->signKey = key.xmlsec_key().release();  // the context owns the key from here
-  if (ctx->signKey == nullptr) {
-    return make_error(Errc::crypto, "cannot hand the signing key to xmlsec");
-  }
-  detail::reset_xmlsec_error();
-  if (xmlSecDSigCtxSign(ctx.get(), sig) < 0) {
-    return make_error(Errc::crypto,
-                      std::string("cannot sign the SAML ") + what + ": " + detail::xmlsec_error());
-  }
-  return {};
-}
-
 struct Times {
   std::string now;
   std::string not_before;
@@ -218,16 +150,39 @@ void add_attributes(Tree &t, xmlNode *assertion, xmlNs *saml, xmlNs *xsi,
   }
 }
 
+// The Assertion with its content, below 'parent'; returns its Issuer,
+// after which its signature goes.
+xmlNode *add_assertion(Tree &t, xmlNode *parent, xmlNs *saml, const ResponseInput &in,
+                       const Ids &ids, const Times &times) {
+  const bool has_attributes = !in.attributes.empty();
+  xmlNode *assertion = t.element(parent, saml, "Assertion");
+  xmlNs *xsi = nullptr;
+  if (has_attributes) {
+    t.ns(assertion, kXsNs, "xs");
+    xsi = t.ns(assertion, kXsiNs, "xsi");
+  }
+  t.attr(assertion, "ID", ids.assertion);
+  t.attr(assertion, "IssueInstant", times.now);
+  t.attr(assertion, "Version", "2.0");
+  xmlNode *issuer = t.text_element(assertion, saml, "Issuer", in.issuer);
+  add_subject(t, assertion, saml, in, times);
+  add_conditions(t, assertion, saml, in, times);
+  add_authn_statement(t, assertion, saml, times, ids.session_index);
+  if (has_attributes) {
+    add_attributes(t, assertion, saml, xsi, in.attributes);
+  }
+  return issuer;
+}
+
 struct Built {
   Owned<xmlDoc> doc;
-  xmlNode *response_sig = nullptr;   // null when the response is not signed
-  xmlNode *assertion_sig = nullptr;  // null when the assertion is not signed
+  xmlNode *response_issuer = nullptr;
+  xmlNode *assertion_issuer = nullptr;
 };
 
-Result<Built> build_tree(const ResponseInput &in, const SigningKey &key, const Ids &ids,
-                         const Times &times) {
+Result<Built> build_tree(const ResponseInput &in, const Ids &ids, const Times &times) {
   Built b;
-  b.doc.reset(xmlNewDoc(x("1.0")));
+  b.doc.reset(xmlNewDoc(detail::x("1.0")));
   if (!b.doc) {
     return make_error(Errc::internal, "out of memory building the SAML response");
   }
@@ -235,51 +190,54 @@ Result<Built> build_tree(const ResponseInput &in, const SigningKey &key, const I
   xmlNode *root = t.root(kProtocolNs, "samlp", "Response");
   xmlNs *samlp = root != nullptr ? root->ns : nullptr;
   xmlNs *saml = t.ns(root, kAssertionNs, "saml");
-  t.id_attr(root, ids.response);
+  t.attr(root, "ID", ids.response);
   t.attr(root, "Version", "2.0");
   t.attr(root, "IssueInstant", times.now);
   t.attr(root, "Destination", in.destination);
   if (!in.in_response_to.empty()) {
     t.attr(root, "InResponseTo", in.in_response_to);
   }
-  xmlNode *issuer = t.text_element(root, saml, "Issuer", in.issuer);
+  b.response_issuer = t.text_element(root, saml, "Issuer", in.issuer);
   xmlNode *status = t.element(root, samlp, "Status");
   t.attr(t.element(status, samlp, "StatusCode"), "Value", kStatusSuccess);
-
-  const bool has_attributes = !in.attributes.empty();
-  xmlNode *assertion = t.element(root, saml, "Assertion");
-  xmlNs *xsi = nullptr;
-  if (has_attributes) {
-    t.ns(assertion, kXsNs, "xs");
-    xsi = t.ns(assertion, kXsiNs, "xsi");
-  }
-  t.id_attr(assertion, ids.assertion);
-  t.attr(assertion, "IssueInstant", times.now);
-  t.attr(assertion, "Version", "2.0");
-  xmlNode *assertion_issuer = t.text_element(assertion, saml, "Issuer", in.issuer);
-  add_subject(t, assertion, saml, in, times);
-  add_conditions(t, assertion, saml, in, times);
-  add_authn_statement(t, assertion, saml, times, ids.session_index);
-  if (has_attributes) {
-    add_attributes(t, assertion, saml, xsi, in.attributes);
-  }
+  b.assertion_issuer = add_assertion(t, root, saml, in, ids, times);
   if (!t.ok()) {
     return make_error(Errc::internal, "out of memory building the SAML response");
   }
+  return b;
+}
+
+// Adds the signature templates first and signs afterwards, the assertion
+// before the response, so the response's digest covers the assertion's
+// finished signature.
+Status sign(const ResponseInput &in, const Built &b, const Ids &ids, const SigningKey &key) {
+  const bool xs_prefix = !in.attributes.empty();
+  xmlNode *assertion_sig = nullptr;
+  xmlNode *response_sig = nullptr;
   if (in.sign_assertion) {
-    b.assertion_sig =
-        add_signature_template(b.doc.get(), assertion_issuer, ids.assertion, has_attributes, key);
-    if (b.assertion_sig == nullptr) {
-      return make_error(Errc::internal, "cannot create the assertion's signature template");
+    auto sig = detail::add_signature_template(b.doc.get(), b.assertion_issuer, ids.assertion,
+                                              xs_prefix, key);
+    if (!sig) {
+      return sig.take_error();
     }
+    assertion_sig = *sig;
   }
   if (in.sign_response) {
-    b.response_sig = add_signature_template(b.doc.get(), issuer, ids.response, has_attributes, key);
-    if (b.response_sig == nullptr) {
-      return make_error(Errc::internal, "cannot create the response's signature template");
+    auto sig = detail::add_signature_template(b.doc.get(), b.response_issuer, ids.response,
+                                              xs_prefix, key);
+    if (!sig) {
+      return sig.take_error();
+    }
+    response_sig = *sig;
+  }
+  for (xmlNode *sig : {assertion_sig, response_sig}) {
+    if (sig != nullptr) {
+      if (auto st = detail::sign_enveloped(b.doc.get(), sig, xs_prefix, key); !st) {
+        return st;
+      }
     }
   }
-  return b;
+  return {};
 }
 
 }  // namespace
@@ -292,24 +250,14 @@ Result<std::string> build_response(const ResponseInput &in, const SigningKey &ke
   if (!ids) {
     return ids.take_error();
   }
-  const Times times{iso8601(in.now), iso8601(in.now - in.clock_skew),
-                    iso8601(in.now + in.validity),
+  const Times times{iso8601(in.now), iso8601(in.now - in.clock_skew), iso8601(in.now + in.validity),
                     iso8601(in.authn_instant != 0 ? in.authn_instant : in.now)};
-  auto built = build_tree(in, key, *ids, times);
+  auto built = build_tree(in, *ids, times);
   if (!built) {
     return built.take_error();
   }
-  // The assertion first: the response's digest then covers the assertion's
-  // finished signature.
-  if (built->assertion_sig != nullptr) {
-    if (auto st = sign(built->assertion_sig, key, "assertion"); !st) {
-      return st.take_error();
-    }
-  }
-  if (built->response_sig != nullptr) {
-    if (auto st = sign(built->response_sig, key, "response"); !st) {
-      return st.take_error();
-    }
+  if (auto st = sign(in, *built, *ids, key); !st) {
+    return st.take_error();
   }
   return detail::serialize(built->doc.get(), false);
 }

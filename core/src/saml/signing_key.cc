@@ -40,7 +40,9 @@ Owned<BIO> memory_bio(std::string_view data) {
 
 // Without a callback OpenSSL would prompt for a passphrase on the terminal,
 // which inside a web server blocks or reads garbage.
-int refuse_passphrase(char * /*buf*/, int /*size*/, int /*rwflag*/, void * /*u*/) { return -1; }
+int refuse_passphrase(char * /*buf*/, int /*size*/, int /*rwflag*/, void * /*u*/) {
+  return -1;
+}
 
 Result<Owned<EVP_PKEY>> parse_key(std::string_view pem, const std::string &where) {
   Owned<BIO> bio = memory_bio(pem);
@@ -51,8 +53,9 @@ Result<Owned<EVP_PKEY>> parse_key(std::string_view pem, const std::string &where
   if (!pkey) {
     const std::string reason = detail::openssl_reason();
     if (pem.find("ENCRYPTED") != std::string_view::npos) {
-      return crypto_error(where, "the private key is encrypted; store it unencrypted with mode "
-                                 "0600 (openssl pkey -in KEY -out KEY.plain)");
+      return crypto_error(where,
+                          "the private key is encrypted; store it unencrypted with mode "
+                          "0600 (openssl pkey -in KEY -out KEY.plain)");
     }
     return crypto_error(where, "not a PEM private key: " + reason);
   }
@@ -64,9 +67,8 @@ Result<Owned<EVP_PKEY>> parse_key(std::string_view pem, const std::string &where
   }
   const int bits = EVP_PKEY_get_bits(pkey.get());
   if (bits < kMinRsaBits) {
-    return crypto_error(where, "the RSA key has " + std::to_string(bits) +
-                                   " bits; at least " + std::to_string(kMinRsaBits) +
-                                   " are required");
+    return crypto_error(where, "the RSA key has " + std::to_string(bits) + " bits; at least " +
+                                   std::to_string(kMinRsaBits) + " are required");
   }
   return pkey;
 }
@@ -106,8 +108,8 @@ Result<std::int64_t> check_validity(X509 *cert, std::int64_t now, const std::str
                                    " (now " + iso8601(now) + ")");
   }
   if (now > not_after) {
-    return crypto_error(where, "the certificate expired at " + iso8601(not_after) + " (now " +
-                                   iso8601(now) + ")");
+    return crypto_error(
+        where, "the certificate expired at " + iso8601(not_after) + " (now " + iso8601(now) + ")");
   }
   return not_after;
 }

@@ -6,7 +6,6 @@
 #include <string_view>
 
 #include <libxml/tree.h>
-#include <libxml/valid.h>
 
 #include "common/owned.h"
 #include "common/result.h"
@@ -14,8 +13,12 @@
 
 namespace edgeidp::saml::detail {
 
-inline const xmlChar *x(const char *s) { return reinterpret_cast<const xmlChar *>(s); }
-inline const xmlChar *x(const std::string &s) { return x(s.c_str()); }
+inline const xmlChar *x(const char *s) {
+  return reinterpret_cast<const xmlChar *>(s);
+}
+inline const xmlChar *x(const std::string &s) {
+  return x(s.c_str());
+}
 
 // XML 1.0 cannot carry C0 controls other than tab, LF and CR, nor U+FFFE/
 // U+FFFF, even escaped: libxml2 would write them as character references
@@ -75,14 +78,6 @@ class Tree {
       xmlSetNs(node, ns(node, href, prefix));
     }
     return node;
-  }
-  // The ID attribute, registered so xmlsec resolves URI="#id" to it without
-  // a DTD or schema.
-  void id_attr(xmlNode *node, const std::string &id) {
-    xmlAttr *a = note(xmlNewProp(node, x("ID"), x(id)));
-    if (a != nullptr) {
-      note(xmlAddID(nullptr, doc_, x(id), a));
-    }
   }
   bool ok() const { return ok_; }
 

@@ -1,0 +1,261 @@
+// The C ABI (include/edgeidp/edgeidp.h) over portal::Gateway. Every entry
+// point is noexcept and catches everything: no exception reaches nginx's or
+// httpd's C frames.
+#include "edgeidp/edgeidp.h"
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "portal/gateway.h"
+#include "saml/library.h"
+
+struct edgeidp_ctx {
+  std::unique_ptr<edgeidp::portal::Gateway> gateway;
+};
+
+struct edgeidp_location {
+  edgeidp::portal::Location loc;
+};
+
+struct edgeidp_task {
+  std::unique_ptr<edgeidp::portal::LoginTask> task;
+};
+
+namespace {
+
+using edgeidp::portal::Decision;
+
+// What an edgeidp_decision points into.
+struct Holder {
+  Decision decision;
+  std::vector<edgeidp_header> headers;
+  std::vector<edgeidp_header> upstream;
+};
+
+edgeidp_str str(const std::string &s) { return edgeidp_str{s.data(), s.size()}; }
+
+std::string_view view(edgeidp_str s) {
+  return s.data == nullptr ? std::string_view() : std::string_view(s.data, s.len);
+}
+
+void write_err(char *err, std::size_t err_len, const std::string &msg) {
+  if (err != nullptr && err_len > 0) {
+    std::snprintf(err, err_len, "%s", msg.c_str());
+  }
+}
+
+std::vector<edgeidp_header> headers_of(const std::vector<std::pair<std::string, std::string>> &in) {
+  std::vector<edgeidp_header> out;
+  out.reserve(in.size());
+  for (const auto &[k, v] : in) {
+    out.push_back(edgeidp_header{str(k), str(v)});
+  }
+  return out;
+}
+
+// fill hands a Decision to C. On allocation failure the caller falls back
+// to the static 500.
+void fill(edgeidp_decision *out, Decision d) {
+  auto holder = std::make_unique<Holder>();
+  holder->decision = std::move(d);
+  Decision &x = holder->decision;
+  holder->headers = headers_of(x.headers);
+  holder->upstream = headers_of(x.upstream);
+  *out = edgeidp_decision{};
+  out->status = x.status;
+  out->headers = holder->headers.data();
+  out->nheaders = holder->headers.size();
+  out->body = str(x.body);
+  out->upstream = holder->upstream.data();
+  out->nupstream = holder->upstream.size();
+  out->user = str(x.user);
+  out->email = str(x.email);
+  out->name = str(x.name);
+  out->groups = str(x.groups);
+  out->log_level = x.log_level;
+  out->log = str(x.log);
+  if (x.task) {
+    out->task = new edgeidp_task{std::move(x.task)};
+  }
+  out->internal = holder.release();
+}
+
+constexpr char kInternalLog[] = "internal error in libedgeidp";
+
+void fail(edgeidp_decision *out) {
+  *out = edgeidp_decision{};
+  out->status = 500;
+  out->log_level = EDGEIDP_LOG_ERR;
+  out->log = edgeidp_str{kInternalLog, sizeof kInternalLog - 1};
+}
+
+}  // namespace
+
+extern "C" {
+
+const char *edgeidp_version(void) { return "0.1.0"; }
+
+edgeidp_status edgeidp_library_init(void) {
+  try {
+    return edgeidp::saml::library_init().ok() ? EDGEIDP_OK : EDGEIDP_ERR_INTERNAL;
+  } catch (...) {
+    return EDGEIDP_ERR_INTERNAL;
+  }
+}
+
+edgeidp_status edgeidp_ctx_load(const char *path, edgeidp_ctx **out, char *err,
+                                size_t err_len) {
+  try {
+    *out = nullptr;
+    if (path == nullptr) {
+      write_err(err, err_len, "no configuration file given");
+      return EDGEIDP_ERR_INVALID;
+    }
+    auto gw = edgeidp::portal::Gateway::load(path);
+    if (!gw) {
+      write_err(err, err_len, gw.error().describe());
+      return EDGEIDP_ERR_CONFIG;
+    }
+    *out = new edgeidp_ctx{std::move(*gw)};
+    return EDGEIDP_OK;
+  } catch (const std::bad_alloc &) {
+    write_err(err, err_len, "out of memory");
+    return EDGEIDP_ERR_NOMEM;
+  } catch (...) {
+    write_err(err, err_len, "internal error while loading the configuration");
+    return EDGEIDP_ERR_INTERNAL;
+  }
+}
+
+void edgeidp_ctx_free(edgeidp_ctx *ctx) { delete ctx; }
+
+edgeidp_status edgeidp_location_new(const edgeidp_ctx *ctx, const edgeidp_location_conf *conf,
+                                    edgeidp_location **out, char *err, size_t err_len) {
+  try {
+    *out = nullptr;
+    auto loc = std::make_unique<edgeidp_location>();
+    switch (conf->kind) {
+      case EDGEIDP_LOC_PROTECT: loc->loc.kind = edgeidp::portal::LocationKind::protect; break;
+      case EDGEIDP_LOC_PORTAL: loc->loc.kind = edgeidp::portal::LocationKind::portal; break;
+      case EDGEIDP_LOC_SAML_APP: loc->loc.kind = edgeidp::portal::LocationKind::saml_app; break;
+      default: write_err(err, err_len, "unknown location kind"); return EDGEIDP_ERR_INVALID;
+    }
+    for (std::size_t i = 0; i < conf->ngroups; ++i) {
+      loc->loc.groups.emplace_back(view(conf->groups[i]));
+    }
+    loc->loc.app = std::string(view(conf->app));
+    loc->loc.portal_path = std::string(view(conf->portal_path));
+    if (auto st = ctx->gateway->check_location(loc->loc); !st) {
+      write_err(err, err_len, st.error().describe());
+      return EDGEIDP_ERR_CONFIG;
+    }
+    *out = loc.release();
+    return EDGEIDP_OK;
+  } catch (const std::bad_alloc &) {
+    write_err(err, err_len, "out of memory");
+    return EDGEIDP_ERR_NOMEM;
+  } catch (...) {
+    write_err(err, err_len, "internal error");
+    return EDGEIDP_ERR_INTERNAL;
+  }
+}
+
+void edgeidp_location_free(edgeidp_location *loc) { delete loc; }
+
+int edgeidp_is_identity_header(const edgeidp_ctx *ctx, const char *name, size_t len) {
+  try {
+    return ctx->gateway->is_identity_header(std::string_view(name, len)) ? 1 : 0;
+  } catch (...) {
+    return 1;  // fail closed: strip it
+  }
+}
+
+edgeidp_status edgeidp_handle(const edgeidp_ctx *ctx, const edgeidp_location *loc,
+                              const edgeidp_request *r, edgeidp_decision *out) {
+  try {
+    edgeidp::portal::Request req;
+    req.method = view(r->method);
+    req.uri = view(r->uri);
+    req.args = view(r->args);
+    req.host = view(r->host);
+    req.https = r->https != 0;
+    req.client_addr = view(r->client_addr);
+    req.cookie = view(r->cookie);
+    req.content_type = view(r->content_type);
+    req.body = view(r->body);
+    req.body_truncated = r->body_truncated != 0;
+    req.accept = view(r->accept);
+    req.sec_fetch_mode = view(r->sec_fetch_mode);
+    req.x_requested_with = view(r->x_requested_with);
+    req.now = r->now != 0 ? r->now : static_cast<std::int64_t>(std::time(nullptr));
+    fill(out, ctx->gateway->handle(loc->loc, req));
+    return EDGEIDP_OK;
+  } catch (const std::bad_alloc &) {
+    fail(out);
+    return EDGEIDP_ERR_NOMEM;
+  } catch (...) {
+    fail(out);
+    return EDGEIDP_ERR_INTERNAL;
+  }
+}
+
+void edgeidp_task_run(edgeidp_task *task) {
+  try {
+    if (task != nullptr && task->task) {
+      edgeidp::portal::Gateway::run_task(*task->task);
+    }
+  } catch (...) {
+    // finish_task reports a failed login: task->ok stays false.
+  }
+}
+
+edgeidp_status edgeidp_task_finish(const edgeidp_ctx *ctx, edgeidp_decision *decision) {
+  try {
+    edgeidp_task *task = decision->task;
+    decision->task = nullptr;
+    edgeidp_decision_release(decision);
+    if (task == nullptr) {
+      fail(decision);
+      return EDGEIDP_ERR_INVALID;
+    }
+    std::unique_ptr<edgeidp_task> owned(task);
+    fill(decision, ctx->gateway->finish_task(std::move(owned->task)));
+    return EDGEIDP_OK;
+  } catch (const std::bad_alloc &) {
+    fail(decision);
+    return EDGEIDP_ERR_NOMEM;
+  } catch (...) {
+    fail(decision);
+    return EDGEIDP_ERR_INTERNAL;
+  }
+}
+
+void edgeidp_decision_release(edgeidp_decision *decision) {
+  if (decision == nullptr) {
+    return;
+  }
+  delete decision->task;
+  delete static_cast<Holder *>(decision->internal);
+  *decision = edgeidp_decision{};
+}
+
+void edgeidp_ctx_set_counters(edgeidp_ctx *ctx, const edgeidp_counter_store *store) {
+  try {
+    if (store == nullptr || store->add == nullptr) {
+      ctx->gateway->set_counters(nullptr);
+      return;
+    }
+    const edgeidp_counter_store copy = *store;
+    ctx->gateway->set_counters(
+        [copy](std::string_view key, std::int64_t delta, std::int64_t expires) {
+          return copy.add(copy.arg, key.data(), key.size(), delta, expires);
+        });
+  } catch (...) {
+  }
+}
+
+}  // extern "C"

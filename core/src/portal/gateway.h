@@ -1,0 +1,122 @@
+// The web gateway: everything the nginx and Apache modules do, as plain C++
+// decisions. The glue copies a request in and applies the Decision that
+// comes out; it knows nothing of sessions, forms or SAML.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include <openssl/crypto.h>
+
+#include "config/config.h"
+#include "directory/directory.h"
+#include "portal/revocations.h"
+#include "portal/watched_file.h"
+
+namespace edgeidp::portal {
+
+struct Request {
+  std::string_view method, uri, args, host;
+  bool https = false;
+  std::string_view client_addr, cookie, content_type, body;
+  bool body_truncated = false;
+  std::string_view accept, sec_fetch_mode, x_requested_with;
+  std::int64_t now = 0;
+};
+
+enum class LocationKind { protect, portal, saml_app };
+
+struct Location {
+  LocationKind kind = LocationKind::protect;
+  std::vector<std::string> groups;
+  std::string app;
+  std::string portal_path;  // where the portal is mounted, e.g. "/edgeidp"
+};
+
+// The slow part of a login, run off the event loop: copies of everything it
+// needs, so it touches no server or request memory.
+struct LoginTask {
+  Location loc;
+  std::string username, password, client_addr, host, return_to, cookie;
+  bool https = false;
+  std::int64_t now = 0;
+  std::shared_ptr<const directory::Directory> dir;
+  bool ok = false;
+  std::string why;  // for the log
+
+  ~LoginTask() { OPENSSL_cleanse(password.data(), password.size()); }
+};
+
+struct Decision {
+  int status = 0;  // 0: continue to the content (allowed)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> upstream;
+  std::string user, email, name, groups;
+  int log_level = 0;  // syslog numbering; 0: nothing to log
+  std::string log;
+  std::unique_ptr<LoginTask> task;
+
+  Decision();
+  ~Decision();
+  Decision(Decision &&) noexcept;
+  Decision &operator=(Decision &&) noexcept;
+};
+
+// Counters shared between processes (failed logins); the glue's store.
+using CounterAdd = std::function<std::int64_t(std::string_view key, std::int64_t delta,
+                                              std::int64_t expires)>;
+
+class Gateway {
+ public:
+  static Result<std::unique_ptr<Gateway>> load(const std::string &config_path);
+
+  // check_location validates a location's settings (app and groups exist).
+  Status check_location(const Location &loc) const;
+  Decision handle(const Location &loc, const Request &req) const;
+  // run_task does a LoginTask's slow part; finish_task makes its decision.
+  static void run_task(LoginTask &task);
+  Decision finish_task(std::unique_ptr<LoginTask> task) const;
+
+  bool is_identity_header(std::string_view name) const;
+  void set_counters(CounterAdd add) { counters_ = std::move(add); }
+  const config::Config &config() const { return *cfg_; }
+
+  Gateway(std::shared_ptr<const config::Config> cfg, std::string metadata);
+
+ private:
+  Decision protect(const Location &loc, const Request &req) const;
+  Decision portal(const Location &loc, const Request &req) const;
+  Decision saml_app(const Location &loc, const Request &req, std::string_view app_name) const;
+  Decision login_form(const Location &loc, const Request &req, std::string_view error,
+                      std::string_view notice, std::string_view username, int status) const;
+  Decision login_post(const Location &loc, const Request &req) const;
+  Decision launcher(const Location &loc, const Request &req) const;
+  Decision logout(const Location &loc, const Request &req) const;
+
+  struct Identity;
+  // identify opens the session cookie and finds its user in the current
+  // directory (active, not revoked); 'd' gets a refreshed cookie if due.
+  bool identify(const Request &req, Identity &out, Decision &d) const;
+
+  std::int64_t count(std::string_view key, std::int64_t delta, std::int64_t expires) const;
+
+  std::shared_ptr<const config::Config> cfg_;
+  std::string metadata_;
+  mutable WatchedFile<directory::Directory> directory_;
+  mutable std::unique_ptr<WatchedFile<Revocations>> revocations_;
+  CounterAdd counters_;
+  // Without a shared store (edgeidp check, tests): per-process counters.
+  mutable std::mutex local_mu_;
+  mutable std::map<std::string, std::pair<std::int64_t, std::int64_t>, std::less<>> local_;
+};
+
+}  // namespace edgeidp::portal
