@@ -29,6 +29,45 @@ struct Report {
   }
 };
 
+// Identity Center finds the user by comparing the SAML NameID with the
+// userName SCIM gave it (seed 003, authentik #4554): the two must render
+// the same for every user.
+void check_name_id_matches_scim(const Loaded &l, const config::App &app, Report &report) {
+  std::vector<const config::ScimTarget *> targets;
+  for (const auto &t : l.config->scim) {
+    if (t.app == app.name) {
+      targets.push_back(&t);
+    }
+  }
+  if (targets.empty()) {
+    if (app.name_id.source() != "{user.username}") {
+      report.warning("app " + app.name + ": no [[scim]] target has app = \"" + app.name +
+                     "\"; its name_id \"" + app.name_id.source() +
+                     "\" differs from the default SCIM userName {user.username}: make sure the "
+                     "users' userName in Identity Center is what name_id gives");
+    }
+    return;
+  }
+  for (const auto *t : targets) {
+    for (const auto &user : l.directory->users()) {
+      if (!idp::may_use(app, user)) {
+        continue;
+      }
+      const mapping::Context ctx(*l.directory, user);
+      const auto name_id = app.name_id.render(ctx);
+      const auto user_name = t->user.user_name.render(ctx);
+      if (name_id != user_name) {
+        report.error("app " + app.name + ", user " + user.username + ": the NameID \"" +
+                     (name_id.empty() ? "" : name_id[0]) + "\" (name_id \"" + app.name_id.source() +
+                     "\") differs from the userName \"" + (user_name.empty() ? "" : user_name[0]) +
+                     "\" that [[scim]] " + t->name + " sends (\"" + t->user.user_name.source() +
+                     "\"); Identity Center matches the two, so sign-in would fail. Use one "
+                     "template for both");
+      }
+    }
+  }
+}
+
 void check_app(const Loaded &l, const config::App &app, Report &report) {
   for (const auto &problem : idp::lint_app(*l.config, app)) {
     report.error(problem);
@@ -53,6 +92,9 @@ void check_app(const Loaded &l, const config::App &app, Report &report) {
     if (auto name_id = idp::map_name_id(app, ctx); !name_id) {
       report.error(name_id.error().message);
     }
+  }
+  if (app.preset == config::Preset::aws_identity_center) {
+    check_name_id_matches_scim(l, app, report);
   }
   std::printf("app %s (%s): %d user(s) may sign in\n", app.name.c_str(),
               config::preset_name(app.preset), users);

@@ -13,5 +13,6 @@ int cmd_hash_password(const std::vector<std::string> &argv);
 int cmd_metadata(const std::vector<std::string> &argv);
 int cmd_saml_response(const std::vector<std::string> &argv);
 int cmd_revoke(const std::vector<std::string> &argv);
+int cmd_render(const std::vector<std::string> &argv);
 
 }  // namespace edgeidp::worker

@@ -9,6 +9,12 @@
 #include "commands.h"
 #include "saml/library.h"
 
+// Declared here rather than in commands.h to keep the SCIM work in its own
+// files (worker/cmd_scim.cc).
+namespace edgeidp::worker {
+int cmd_scim(const std::vector<std::string> &argv);
+}
+
 namespace {
 
 constexpr const char *kUsage =
@@ -23,10 +29,14 @@ constexpr const char *kUsage =
     "                           make an RSA signing key (mode 0600) and self-signed certificate\n"
     "  keygen         --session-key FILE [--force]\n"
     "                           make a session cookie key (mode 0600)\n"
+    "  render         -c FILE --user NAME --template TEXT\n"
+    "                           print what a mapping template gives for a user\n"
     "  revoke         -c FILE --user NAME\n"
     "                           end every session of a user (sessions begun before now)\n"
     "  hash-password  [--method yescrypt|bcrypt|sha512crypt] [--cost N]\n"
     "                           read a password from stdin or a prompt, print its hash\n"
+    "  scim           plan|sync|watch|status -c FILE [--target NAME] [--force]\n"
+    "                           push users and groups to AWS IAM Identity Center (SCIM)\n"
     "\n"
     "-c/--config defaults to $EDGEIDP_CONFIG, then /etc/edgeidp/edgeidp.toml.\n";
 
@@ -42,6 +52,8 @@ constexpr Command kCommands[] = {
     {"keygen", edgeidp::worker::cmd_keygen},
     {"hash-password", edgeidp::worker::cmd_hash_password},
     {"revoke", edgeidp::worker::cmd_revoke},
+    {"render", edgeidp::worker::cmd_render},
+    {"scim", edgeidp::worker::cmd_scim},
 };
 
 }  // namespace

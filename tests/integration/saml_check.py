@@ -125,7 +125,8 @@ def _request_data(acs, saml_response_b64):
     }
 
 
-def onelogin_settings(idp_cert_pem, idp_entity_id, sp_entity_id, acs, want_messages_signed):
+def onelogin_settings(idp_cert_pem, idp_entity_id, sp_entity_id, acs, want_messages_signed,
+                      want_attribute_statement=True):
     return {
         "strict": True,
         "debug": False,
@@ -147,6 +148,8 @@ def onelogin_settings(idp_cert_pem, idp_entity_id, sp_entity_id, acs, want_messa
             "wantAssertionsEncrypted": False,
             "wantNameIdEncrypted": False,
             "rejectDeprecatedAlgorithm": True,
+            # Identity Center needs no attributes; AWS IAM needs Role.
+            "wantAttributeStatement": bool(want_attribute_statement),
         },
     }
 
@@ -154,7 +157,8 @@ def onelogin_settings(idp_cert_pem, idp_entity_id, sp_entity_id, acs, want_messa
 def onelogin_validate(saml_response_b64, idp_cert_pem, idp_entity_id,
                       sp_entity_id="urn:amazon:webservices",
                       acs="https://signin.aws.amazon.com/saml",
-                      request_id=None, want_messages_signed=True):
+                      request_id=None, want_messages_signed=True,
+                      want_attribute_statement=True):
     """Validates a base64 SAMLResponse as a strict python3-saml SP.
     idp_cert_pem is PEM text or a PEM file path. Returns
     (ok, errors, attributes, nameid): errors is a list of strings, empty
@@ -168,7 +172,7 @@ def onelogin_validate(saml_response_b64, idp_cert_pem, idp_entity_id,
     try:
         settings = OneLogin_Saml2_Settings(
             onelogin_settings(idp_cert_pem, idp_entity_id, sp_entity_id, acs,
-                              want_messages_signed),
+                              want_messages_signed, want_attribute_statement),
             sp_validation_only=False)
         response = OneLogin_Saml2_Response(settings, saml_response_b64)
         ok = response.is_valid(_request_data(acs, saml_response_b64), request_id=request_id)

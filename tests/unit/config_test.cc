@@ -36,8 +36,7 @@ Outcome load(const std::string &extra, void (*prepare)(const std::string &) = nu
   if (!cfg) {
     out.error = cfg.error().describe();
     // Messages name the file relative to the temp folder for comparison.
-    const auto pos = out.error.find(dir);
-    if (pos != std::string::npos) {
+    for (auto pos = out.error.find(dir); pos != std::string::npos; pos = out.error.find(dir)) {
       out.error.replace(pos, dir.size(), "DIR");
     }
   } else if (!(*cfg)->apps.empty()) {
@@ -47,6 +46,7 @@ Outcome load(const std::string &extra, void (*prepare)(const std::string &) = nu
     out.name_id_format = app.name_id_format;
     out.attributes = app.attributes.size();
     out.session_name_defaulted =
+        !app.attributes.empty() &&
         app.attributes.back().name == "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
     out.directory_path = (*cfg)->directory.path.substr(dir.size());
     out.key_file = (*cfg)->idp.signing_key_file.substr(dir.size());
@@ -156,16 +156,35 @@ static void key_file_problems(void **) {
   assert_true(test::contains(o.error, "expired"));
 }
 
+static void identity_center_preset(void **) {
+  const std::string md = std::string(EDGEIDP_TEST_DATA) + "/aws-identity-center-sp-metadata.xml";
+  Outcome o = load("[[app]]\nname = \"idc\"\npreset = \"aws-identity-center\"\nsp_metadata = \"" +
+                   md + "\"\n");
+  assert_true(o.ok);
+  assert_string_equal(o.acs.c_str(),
+                      "https://eu-central-1.signin.aws.amazon.com/platform/saml/acs/"
+                      "e4f71ab4-31d3-46cd-a105-2c2c38ec0032");
+  // "Copy the Issuer URL to the Audience field": the SP entity ID.
+  assert_string_equal(o.audience.c_str(),
+                      "https://eu-central-1.signin.aws.amazon.com/platform/saml/d-99677451d0");
+  assert_string_equal(o.name_id_format.c_str(), saml::kNameIdEmail);
+  expect_error("[[app]]\nname = \"idc\"\npreset = \"aws-identity-center\"\n",
+               "app[0].sp_metadata: is required");
+  expect_error(
+      "[[app]]\nname = \"idc\"\npreset = \"aws-identity-center\"\n"
+      "sp_metadata = \"edgeidp.toml\"\n",
+      "app[0].sp_metadata: DIR/edgeidp.toml: XML document is not well-formed");
+}
+
 static int setup(void **) {
   return saml::library_init().ok() ? 0 : -1;
 }
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(aws_preset_defaults),
-      cmocka_unit_test(regional_and_govcloud),
-      cmocka_unit_test(errors_name_file_line_and_key),
-      cmocka_unit_test(key_file_problems),
+      cmocka_unit_test(aws_preset_defaults),           cmocka_unit_test(regional_and_govcloud),
+      cmocka_unit_test(errors_name_file_line_and_key), cmocka_unit_test(key_file_problems),
+      cmocka_unit_test(identity_center_preset),
   };
   return cmocka_run_group_tests(tests, setup, nullptr);
 }

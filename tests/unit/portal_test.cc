@@ -54,14 +54,16 @@ static void cookie_parsing(void **) {
 static void form_parsing(void **) {
   auto f = portal::parse_form("username=al%C3%AFce&password=a+b%26c&csrf=");
   assert_true(f.has_value());
-  assert_string_equal(portal::field(*f, "username")->c_str(), "al\xc3\xaf" "ce");
+  assert_string_equal(portal::field(*f, "username")->c_str(),
+                      "al\xc3\xaf"
+                      "ce");
   assert_string_equal(portal::field(*f, "password")->c_str(), "a b&c");
   assert_string_equal(portal::field(*f, "csrf")->c_str(), "");
   assert_false(portal::parse_form("a=%zz").has_value());
   assert_false(portal::parse_form("a=%0").has_value());
-  assert_false(portal::parse_form("a=%00").has_value());           // NUL
+  assert_false(portal::parse_form("a=%00").has_value());                  // NUL
   assert_false(portal::parse_form("username=a&username=b").has_value());  // repeated
-  assert_false(portal::parse_form("a=1&b=2&c=3", 2).has_value());  // too many
+  assert_false(portal::parse_form("a=1&b=2&c=3", 2).has_value());         // too many
 }
 
 static void return_paths(void **) {
@@ -71,10 +73,10 @@ static void return_paths(void **) {
       fail();
     }
   }
-  for (const char *bad : {"", "//evil.example", "/\\evil.example", "https://evil.example",
-                          "http:evil.example", "/%2F/evil.example", "/%5Cevil.example",
-                          "/%09/evil.example", "/ /evil", "/a\tb", "/%252F%252Fevil",
-                          "evil.example", "\\\\evil"}) {
+  for (const char *bad :
+       {"", "//evil.example", "/\\evil.example", "https://evil.example", "http:evil.example",
+        "/%2F/evil.example", "/%5Cevil.example", "/%09/evil.example", "/ /evil", "/a\tb",
+        "/%252F%252Fevil", "evil.example", "\\\\evil"}) {
     if (portal::is_safe_return_path(bad)) {
       print_error("accepted %s\n", bad);
       fail();
@@ -98,9 +100,12 @@ static void session_seal_and_open(void **) {
   auto out = portal::open_session(s, c, aad, 1100);
   assert_true(out.has_value() && out->username == "alice" && out->auth_time == 1000);
   // Host names compare case-insensitively; another host does not open it.
-  assert_true(portal::open_session(s, c, portal::session_aad("edgeidp", "GW.example"), 1100).has_value());
-  assert_false(portal::open_session(s, c, portal::session_aad("edgeidp", "other.example"), 1100).has_value());
-  assert_false(portal::open_session(s, c, portal::session_aad("other", "gw.example"), 1100).has_value());
+  assert_true(
+      portal::open_session(s, c, portal::session_aad("edgeidp", "GW.example"), 1100).has_value());
+  assert_false(portal::open_session(s, c, portal::session_aad("edgeidp", "other.example"), 1100)
+                   .has_value());
+  assert_false(
+      portal::open_session(s, c, portal::session_aad("other", "gw.example"), 1100).has_value());
   // Idle and absolute limits.
   assert_false(portal::open_session(s, c, aad, 1000 + 600).has_value());
   const std::string fresh = portal::seal_session(s, {"alice", 1000, 4500}, aad);
@@ -160,7 +165,9 @@ std::string header(const edgeidp_decision &d, const char *name) {
   return {};
 }
 
-edgeidp_str s(const std::string &v) { return {v.data(), v.size()}; }
+edgeidp_str s(const std::string &v) {
+  return {v.data(), v.size()};
+}
 
 // "name=value" of the first Set-Cookie called name, for a Cookie header.
 std::string cookie_pair(const edgeidp_decision &d, const std::string &name) {
@@ -177,8 +184,8 @@ std::string cookie_pair(const edgeidp_decision &d, const std::string &name) {
 Flow run_flow() {
   Flow f;
   const std::string dir = test::make_temp_dir();
-  std::string cfg_text = test::base_config() + test::kAwsApp +
-                         "[session]\nkeys = [\"session.key\"]\n";
+  std::string cfg_text =
+      test::base_config() + test::kAwsApp + "[session]\nkeys = [\"session.key\"]\n";
   const std::string path = test::make_setup(dir, cfg_text, test::now());
   auto key_text = crypto::make_seal_key_text();
   (void)write_file_atomic(dir + "/session.key", *key_text, 0600);
@@ -327,13 +334,18 @@ static void login_flow_through_the_abi(void **) {
   assert_true(f.strips_spoofed);
 }
 
-static int setup(void **) { return edgeidp_library_init() == EDGEIDP_OK ? 0 : -1; }
+static int setup(void **) {
+  return edgeidp_library_init() == EDGEIDP_OK ? 0 : -1;
+}
 
 int main() {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(cookie_parsing),        cmocka_unit_test(form_parsing),
-      cmocka_unit_test(return_paths),          cmocka_unit_test(identity_header_names),
-      cmocka_unit_test(session_seal_and_open), cmocka_unit_test(key_rotation),
+      cmocka_unit_test(cookie_parsing),
+      cmocka_unit_test(form_parsing),
+      cmocka_unit_test(return_paths),
+      cmocka_unit_test(identity_header_names),
+      cmocka_unit_test(session_seal_and_open),
+      cmocka_unit_test(key_rotation),
       cmocka_unit_test(login_flow_through_the_abi),
   };
   return cmocka_run_group_tests(tests, setup, nullptr);

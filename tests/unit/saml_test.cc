@@ -28,8 +28,7 @@
 #include "saml/signing_key.h"
 #include "test_util.h"
 
-// cmocka asserts longjmp out of the test, skipping destructors: RAII objects
-// live in helpers that return plain values, and only test bodies assert.
+// cmocka asserts longjmp (skipping destructors): RAII lives in helpers; test bodies assert.
 
 using namespace edgeidp;
 using edgeidp::saml::SigningKey;
@@ -381,8 +380,12 @@ std::string child_names(xmlNode *node) {
   std::string out;
   for (xmlNode *n = node != nullptr ? node->children : nullptr; n != nullptr; n = n->next) {
     if (n->type == XML_ELEMENT_NODE) {
-      out += (out.empty() ? "" : ",") + str(n->ns != nullptr ? n->ns->prefix : nullptr) + ":" +
-             str(n->name);
+      if (!out.empty()) {
+        out += ',';
+      }
+      out += str(n->ns != nullptr ? n->ns->prefix : nullptr);
+      out += ':';
+      out += str(n->name);
     }
   }
   return out;
@@ -611,7 +614,9 @@ VerifyOutcome verify(const std::string &xml, const std::string &cert_pem) {
     ++out.signatures;
     out.valid += verify_one(sig, cert_pem) ? 1 : 0;
     xmlNode *ref = find(sig, kDsNs, "Reference");
-    out.references_parent += prop(ref, "URI") == "#" + prop(sig->parent, "ID") ? 1 : 0;
+    const std::string uri = prop(ref, "URI");
+    out.references_parent +=
+        uri.rfind("#", 0) == 0 && uri.substr(1) == prop(sig->parent, "ID") ? 1 : 0;
   }
   return out;
 }

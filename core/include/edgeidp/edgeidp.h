@@ -37,30 +37,30 @@ extern "C" {
 #endif
 
 typedef enum {
-    EDGEIDP_OK = 0,
-    EDGEIDP_ERR_CONFIG = 1,   /* the configuration is invalid (see message) */
-    EDGEIDP_ERR_INVALID = 2,  /* an argument is invalid */
-    EDGEIDP_ERR_NOMEM = 3,
-    EDGEIDP_ERR_INTERNAL = 4
+  EDGEIDP_OK = 0,
+  EDGEIDP_ERR_CONFIG = 1,  /* the configuration is invalid (see message) */
+  EDGEIDP_ERR_INVALID = 2, /* an argument is invalid */
+  EDGEIDP_ERR_NOMEM = 3,
+  EDGEIDP_ERR_INTERNAL = 4
 } edgeidp_status;
 
 typedef struct {
-    const char *data;
-    size_t len;
+  const char *data;
+  size_t len;
 } edgeidp_str;
 
 typedef struct {
-    edgeidp_str name;
-    edgeidp_str value;
+  edgeidp_str name;
+  edgeidp_str value;
 } edgeidp_header;
 
 /* Log levels, numerically syslog's (and so nginx's and httpd's order). */
 enum {
-    EDGEIDP_LOG_ERR = 3,
-    EDGEIDP_LOG_WARN = 4,
-    EDGEIDP_LOG_NOTICE = 5,
-    EDGEIDP_LOG_INFO = 6,
-    EDGEIDP_LOG_DEBUG = 7
+  EDGEIDP_LOG_ERR = 3,
+  EDGEIDP_LOG_WARN = 4,
+  EDGEIDP_LOG_NOTICE = 5,
+  EDGEIDP_LOG_INFO = 6,
+  EDGEIDP_LOG_DEBUG = 7
 };
 
 /* edgeidp_version returns the library version, e.g. "0.1.0" (static). */
@@ -82,8 +82,7 @@ typedef struct edgeidp_ctx edgeidp_ctx;
  * into |err| (at most |err_len| bytes) and returns EDGEIDP_ERR_CONFIG. Read
  * secrets (keys) happen here, so call it while the process can still read
  * them (as root, before workers drop privileges). */
-edgeidp_status edgeidp_ctx_load(const char *path, edgeidp_ctx **out, char *err,
-                                size_t err_len);
+edgeidp_status edgeidp_ctx_load(const char *path, edgeidp_ctx **out, char *err, size_t err_len);
 
 /* edgeidp_ctx_free releases a context. NULL is allowed. */
 void edgeidp_ctx_free(edgeidp_ctx *ctx);
@@ -93,33 +92,31 @@ void edgeidp_ctx_free(edgeidp_ctx *ctx);
 typedef struct edgeidp_location edgeidp_location;
 
 typedef enum {
-    EDGEIDP_LOC_PROTECT = 1,  /* require a session (and groups) */
-    EDGEIDP_LOC_PORTAL = 2,   /* serve the portal: login, logout, sso, ... */
-    EDGEIDP_LOC_SAML_APP = 3  /* IdP-initiated sign-in to one SAML app */
+  EDGEIDP_LOC_PROTECT = 1, /* require a session (and groups) */
+  EDGEIDP_LOC_PORTAL = 2,  /* serve the portal: login, logout, sso, ... */
+  EDGEIDP_LOC_SAML_APP = 3 /* IdP-initiated sign-in to one SAML app */
 } edgeidp_location_kind;
 
 typedef struct {
-    edgeidp_location_kind kind;
-    /* PROTECT: a user must be in at least one of these groups (none: any
-     * logged-in user). */
-    const edgeidp_str *groups;
-    size_t ngroups;
-    /* SAML_APP: the [[app]] name. */
-    edgeidp_str app;
-    /* PORTAL: the URI prefix the portal is mounted at, e.g. "/edgeidp".
-     * PROTECT / SAML_APP: where to send people to log in; empty: the
-     * path of [idp].base_url. */
-    edgeidp_str portal_path;
+  edgeidp_location_kind kind;
+  /* PROTECT: a user must be in at least one of these groups (none: any
+   * logged-in user). */
+  const edgeidp_str *groups;
+  size_t ngroups;
+  /* SAML_APP: the [[app]] name. */
+  edgeidp_str app;
+  /* PORTAL: the URI prefix the portal is mounted at, e.g. "/edgeidp".
+   * PROTECT / SAML_APP: where to send people to log in; empty: the
+   * path of [idp].base_url. */
+  edgeidp_str portal_path;
 } edgeidp_location_conf;
 
 /* edgeidp_location_new checks a location's settings against the context
  * (the app exists, the groups exist) and returns a handle for
  * edgeidp_handle. On failure writes a NUL-terminated message into |err| and
  * returns EDGEIDP_ERR_CONFIG. */
-edgeidp_status edgeidp_location_new(const edgeidp_ctx *ctx,
-                                    const edgeidp_location_conf *conf,
-                                    edgeidp_location **out, char *err,
-                                    size_t err_len);
+edgeidp_status edgeidp_location_new(const edgeidp_ctx *ctx, const edgeidp_location_conf *conf,
+                                    edgeidp_location **out, char *err, size_t err_len);
 void edgeidp_location_free(edgeidp_location *loc);
 
 /* ---- requests --------------------------------------------------------- */
@@ -128,62 +125,59 @@ void edgeidp_location_free(edgeidp_location *loc);
  * be removed before the request goes anywhere: it uses the configured
  * identity prefix (default "X-Remote-"), compared case-insensitively with
  * '_' and '-' treated as equal. */
-int edgeidp_is_identity_header(const edgeidp_ctx *ctx, const char *name,
-                               size_t len);
+int edgeidp_is_identity_header(const edgeidp_ctx *ctx, const char *name, size_t len);
 
 typedef struct {
-    edgeidp_str method;       /* "GET", "POST", ... */
-    edgeidp_str uri;          /* the server's normalized, routed path (no
-                                 query): r->uri, not a client header */
-    edgeidp_str args;         /* the raw query string, without '?' */
-    edgeidp_str host;         /* the Host the request was routed by */
-    int https;                /* 1 when the client connection is TLS */
-    edgeidp_str client_addr;  /* the client address as text */
-    edgeidp_str cookie;       /* every Cookie header, joined with "; " */
-    edgeidp_str content_type;
-    edgeidp_str body;         /* the request body (portal POSTs) */
-    int body_truncated;       /* 1 if the body exceeded the glue's limit */
-    /* For "is this a browser navigation or an API call?" */
-    edgeidp_str accept;
-    edgeidp_str sec_fetch_mode;
-    edgeidp_str x_requested_with;
-    int64_t now;              /* unix seconds; 0: the core reads the clock */
+  edgeidp_str method;      /* "GET", "POST", ... */
+  edgeidp_str uri;         /* the server's normalized, routed path (no
+                              query): r->uri, not a client header */
+  edgeidp_str args;        /* the raw query string, without '?' */
+  edgeidp_str host;        /* the Host the request was routed by */
+  int https;               /* 1 when the client connection is TLS */
+  edgeidp_str client_addr; /* the client address as text */
+  edgeidp_str cookie;      /* every Cookie header, joined with "; " */
+  edgeidp_str content_type;
+  edgeidp_str body;   /* the request body (portal POSTs) */
+  int body_truncated; /* 1 if the body exceeded the glue's limit */
+  /* For "is this a browser navigation or an API call?" */
+  edgeidp_str accept;
+  edgeidp_str sec_fetch_mode;
+  edgeidp_str x_requested_with;
+  int64_t now; /* unix seconds; 0: the core reads the clock */
 } edgeidp_request;
 
 typedef struct edgeidp_task edgeidp_task;
 
 typedef struct {
-    /* 0: let the request continue (PROTECT, allowed). Otherwise the HTTP
-     * status to answer with, using headers and body. */
-    int status;
-    /* Response headers to send (Location, Set-Cookie, Content-Type,
-     * Cache-Control, Retry-After, ...). Set-Cookie may also come with
-     * status 0 (a refreshed session): add it to the response. */
-    const edgeidp_header *headers;
-    size_t nheaders;
-    edgeidp_str body;
-    /* status 0: identity headers to set on the request for upstreams. */
-    const edgeidp_header *upstream;
-    size_t nupstream;
-    /* The identity, for variables / REMOTE_USER; empty when unknown. */
-    edgeidp_str user, email, name, groups;
-    /* A line for the error log (never secrets); level 0: nothing to log. */
-    int log_level;
-    edgeidp_str log;
-    /* Non-NULL: slow work is needed before the decision (password check).
-     * status etc. are unset; see edgeidp_task_run. */
-    edgeidp_task *task;
-    void *internal; /* core bookkeeping */
+  /* 0: let the request continue (PROTECT, allowed). Otherwise the HTTP
+   * status to answer with, using headers and body. */
+  int status;
+  /* Response headers to send (Location, Set-Cookie, Content-Type,
+   * Cache-Control, Retry-After, ...). Set-Cookie may also come with
+   * status 0 (a refreshed session): add it to the response. */
+  const edgeidp_header *headers;
+  size_t nheaders;
+  edgeidp_str body;
+  /* status 0: identity headers to set on the request for upstreams. */
+  const edgeidp_header *upstream;
+  size_t nupstream;
+  /* The identity, for variables / REMOTE_USER; empty when unknown. */
+  edgeidp_str user, email, name, groups;
+  /* A line for the error log (never secrets); level 0: nothing to log. */
+  int log_level;
+  edgeidp_str log;
+  /* Non-NULL: slow work is needed before the decision (password check).
+   * status etc. are unset; see edgeidp_task_run. */
+  edgeidp_task *task;
+  void *internal; /* core bookkeeping */
 } edgeidp_decision;
 
 /* edgeidp_handle decides what to do with a request for a location. |req| and
  * the memory it points to must stay valid until the decision is released
  * (or, with a task, until edgeidp_task_finish returns). Always fills
  * |*out| (on error: a 500 decision) and returns its status. */
-edgeidp_status edgeidp_handle(const edgeidp_ctx *ctx,
-                              const edgeidp_location *loc,
-                              const edgeidp_request *req,
-                              edgeidp_decision *out);
+edgeidp_status edgeidp_handle(const edgeidp_ctx *ctx, const edgeidp_location *loc,
+                              const edgeidp_request *req, edgeidp_decision *out);
 
 /* edgeidp_task_run does the slow part of a task (password hashing). It
  * touches no server state: run it on any thread. */
@@ -191,8 +185,7 @@ void edgeidp_task_run(edgeidp_task *task);
 
 /* edgeidp_task_finish turns a task that has run into a decision (releasing
  * the earlier decision that carried the task) and frees the task. */
-edgeidp_status edgeidp_task_finish(const edgeidp_ctx *ctx,
-                                   edgeidp_decision *decision);
+edgeidp_status edgeidp_task_finish(const edgeidp_ctx *ctx, edgeidp_decision *decision);
 
 /* edgeidp_decision_release frees what the decision points to (and a task
  * that was never run). The struct itself belongs to the caller. */
@@ -204,18 +197,16 @@ void edgeidp_decision_release(edgeidp_decision *decision);
  * httpd: socache shmcb) for failed-login counters. All calls are made with
  * the store's lock NOT held; the store locks itself. */
 typedef struct {
-    void *arg;
-    /* Atomically adds |delta| to the counter |key| (creating it at 0 with
-     * the given expiry, unix seconds) and returns the new value, or -1 if
-     * the store failed (the core then fails closed: 503). */
-    int64_t (*add)(void *arg, const char *key, size_t key_len, int64_t delta,
-                   int64_t expires);
+  void *arg;
+  /* Atomically adds |delta| to the counter |key| (creating it at 0 with
+   * the given expiry, unix seconds) and returns the new value, or -1 if
+   * the store failed (the core then fails closed: 503). */
+  int64_t (*add)(void *arg, const char *key, size_t key_len, int64_t delta, int64_t expires);
 } edgeidp_counter_store;
 
 /* edgeidp_ctx_set_counters installs the store (once, before requests). The
  * store must outlive the context. Without one, limits are per-process. */
-void edgeidp_ctx_set_counters(edgeidp_ctx *ctx,
-                              const edgeidp_counter_store *store);
+void edgeidp_ctx_set_counters(edgeidp_ctx *ctx, const edgeidp_counter_store *store);
 
 #ifdef __cplusplus
 }

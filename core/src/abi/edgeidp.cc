@@ -36,7 +36,9 @@ struct Holder {
   std::vector<edgeidp_header> upstream;
 };
 
-edgeidp_str str(const std::string &s) { return edgeidp_str{s.data(), s.size()}; }
+edgeidp_str str(const std::string &s) {
+  return edgeidp_str{s.data(), s.size()};
+}
 
 std::string_view view(edgeidp_str s) {
   return s.data == nullptr ? std::string_view() : std::string_view(s.data, s.len);
@@ -97,7 +99,9 @@ void fail(edgeidp_decision *out) {
 
 extern "C" {
 
-const char *edgeidp_version(void) { return "0.1.0"; }
+const char *edgeidp_version(void) {
+  return "0.1.0";
+}
 
 edgeidp_status edgeidp_library_init(void) {
   try {
@@ -107,8 +111,7 @@ edgeidp_status edgeidp_library_init(void) {
   }
 }
 
-edgeidp_status edgeidp_ctx_load(const char *path, edgeidp_ctx **out, char *err,
-                                size_t err_len) {
+edgeidp_status edgeidp_ctx_load(const char *path, edgeidp_ctx **out, char *err, size_t err_len) {
   try {
     *out = nullptr;
     if (path == nullptr) {
@@ -131,7 +134,9 @@ edgeidp_status edgeidp_ctx_load(const char *path, edgeidp_ctx **out, char *err,
   }
 }
 
-void edgeidp_ctx_free(edgeidp_ctx *ctx) { delete ctx; }
+void edgeidp_ctx_free(edgeidp_ctx *ctx) {
+  delete ctx;
+}
 
 edgeidp_status edgeidp_location_new(const edgeidp_ctx *ctx, const edgeidp_location_conf *conf,
                                     edgeidp_location **out, char *err, size_t err_len) {
@@ -139,10 +144,18 @@ edgeidp_status edgeidp_location_new(const edgeidp_ctx *ctx, const edgeidp_locati
     *out = nullptr;
     auto loc = std::make_unique<edgeidp_location>();
     switch (conf->kind) {
-      case EDGEIDP_LOC_PROTECT: loc->loc.kind = edgeidp::portal::LocationKind::protect; break;
-      case EDGEIDP_LOC_PORTAL: loc->loc.kind = edgeidp::portal::LocationKind::portal; break;
-      case EDGEIDP_LOC_SAML_APP: loc->loc.kind = edgeidp::portal::LocationKind::saml_app; break;
-      default: write_err(err, err_len, "unknown location kind"); return EDGEIDP_ERR_INVALID;
+      case EDGEIDP_LOC_PROTECT:
+        loc->loc.kind = edgeidp::portal::LocationKind::protect;
+        break;
+      case EDGEIDP_LOC_PORTAL:
+        loc->loc.kind = edgeidp::portal::LocationKind::portal;
+        break;
+      case EDGEIDP_LOC_SAML_APP:
+        loc->loc.kind = edgeidp::portal::LocationKind::saml_app;
+        break;
+      default:
+        write_err(err, err_len, "unknown location kind");
+        return EDGEIDP_ERR_INVALID;
     }
     for (std::size_t i = 0; i < conf->ngroups; ++i) {
       loc->loc.groups.emplace_back(view(conf->groups[i]));
@@ -164,7 +177,9 @@ edgeidp_status edgeidp_location_new(const edgeidp_ctx *ctx, const edgeidp_locati
   }
 }
 
-void edgeidp_location_free(edgeidp_location *loc) { delete loc; }
+void edgeidp_location_free(edgeidp_location *loc) {
+  delete loc;
+}
 
 int edgeidp_is_identity_header(const edgeidp_ctx *ctx, const char *name, size_t len) {
   try {

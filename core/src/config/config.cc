@@ -7,6 +7,7 @@
 #include "common/toml_reader.h"
 #include "saml/response.h"
 #include "saml/signing_key.h"
+#include "sso/sp_metadata.h"
 
 namespace edgeidp::config {
 namespace {
@@ -28,6 +29,8 @@ constexpr PresetDefaults kPresets[] = {
     {Preset::aws_iam, "aws-iam", "https://signin.aws.amazon.com/saml", "urn:amazon:webservices"},
     {Preset::aws_us_gov_iam, "aws-us-gov-iam", "https://signin.amazonaws-us-gov.com/saml",
      "urn:amazon:webservices:govcloud"},
+    // ACS and audience come from the SP metadata AWS gives you.
+    {Preset::aws_identity_center, "aws-identity-center", "", ""},
 };
 
 bool is_http_url(std::string_view s, bool https_only) {
@@ -139,21 +142,52 @@ App read_app(const toml::table &tbl, const std::string &origin, std::size_t inde
   }
   if (defaults == nullptr) {
     r.fail("preset", "unknown preset \"" + preset +
-                         "\"; expected \"aws-iam\", \"aws-us-gov-iam\" or \"generic\"");
+                         "\"; expected \"aws-iam\", \"aws-us-gov-iam\", \"aws-identity-center\" "
+                         "or \"generic\"");
     defaults = &kPresets[0];
   }
   app.preset = defaults->preset;
-  app.acs_url = r.str("acs", app.preset == Preset::generic, defaults->acs);
+  const bool idc = app.preset == Preset::aws_identity_center;
+  // SP metadata (Identity Center's "Download metadata file"): entity ID,
+  // ACS endpoints and, if any, the key its AuthnRequests are signed with.
+  const std::string md_file = r.str("sp_metadata", idc);
+  if (r.ok() && !md_file.empty()) {
+    auto md = sso::load_sp_metadata(resolve_path(origin, md_file));
+    if (!md) {
+      r.fail("sp_metadata", md.error().message);
+    } else {
+      app.sp_entity_id = md->entity_id;
+      app.acs_urls = md->acs_urls;
+      app.sp_certs_pem = md->signing_certs_pem;
+      app.authn_requests_signed = md->authn_requests_signed;
+    }
+  }
+  const bool from_md = !app.sp_entity_id.empty();
+  app.acs_url = r.str("acs", app.preset == Preset::generic && !from_md,
+                      from_md ? app.acs_urls.front() : defaults->acs);
   if (r.ok() && !is_http_url(app.acs_url, app.preset != Preset::generic)) {
     r.fail("acs", "expected an absolute https:// URL, found \"" + app.acs_url + "\"");
   }
-  app.audience = r.str("audience", app.preset == Preset::generic, defaults->audience);
-  const std::string format = r.str("name_id_format", false, "persistent");
+  if (std::find(app.acs_urls.begin(), app.acs_urls.end(), app.acs_url) == app.acs_urls.end()) {
+    app.acs_urls.insert(app.acs_urls.begin(), app.acs_url);
+  }
+  // "Copy the Issuer URL to the Audience field" (seed 000): the SP's
+  // entity ID is the audience.
+  app.audience = r.str("audience", app.preset == Preset::generic && !from_md,
+                       from_md ? app.sp_entity_id : defaults->audience);
+  // Identity Center matches the NameID against the SCIM userName, in
+  // emailAddress format (aws-interop-facts.md, section 2).
+  const std::string format = r.str("name_id_format", false, idc ? "email" : "persistent");
   app.name_id_format = name_id_format_uri(format);
   if (app.name_id_format.empty()) {
     r.fail("name_id_format", "expected persistent, transient, email, unspecified or a urn: URI");
   }
-  app.name_id = parse_template(r, "name_id", r.str("name_id", false, "{user.uid}"));
+  app.name_id =
+      parse_template(r, "name_id", r.str("name_id", false, idc ? "{user.username}" : "{user.uid}"));
+  app.launch_url = r.str("launch_url");
+  if (r.ok() && !app.launch_url.empty() && !is_http_url(app.launch_url, true)) {
+    r.fail("launch_url", "expected an absolute https:// URL (the AWS access portal URL)");
+  }
   app.relay_state = r.str("relay_state");
   app.validity = r.integer("validity", 300, 30, 3600);
   app.clock_skew = r.integer("clock_skew", 30, 0, 300);
@@ -202,7 +236,7 @@ const char *preset_name(Preset preset) {
       return p.name;
     }
   }
-  return "aws-identity-center";
+  return "unknown";
 }
 
 const App *Config::find_app(std::string_view name) const {
@@ -266,6 +300,23 @@ Result<std::shared_ptr<const Config>> parse(std::string_view text, const std::st
                              "duplicate app name \"" + app.name + "\""));
     }
     cfg->apps.push_back(std::move(app));
+  }
+  {
+    std::vector<std::string> app_names;
+    for (const auto &a : cfg->apps) {
+      app_names.push_back(a.name);
+    }
+    const auto targets = top.tables("scim");
+    for (std::size_t i = 0; i < targets.size() && top.ok(); ++i) {
+      ScimTarget t = read_scim_target(*targets[i], origin, i, app_names, top);
+      for (const auto &other : cfg->scim) {
+        if (top.ok() && other.name == t.name) {
+          top.adopt(config_error(origin, t.line, "scim[" + std::to_string(i) + "].name",
+                                 "duplicate scim target name \"" + t.name + "\""));
+        }
+      }
+      cfg->scim.push_back(std::move(t));
+    }
   }
   read_portal_config(top, origin, opts.load_keys, cfg->portal);
   top.finish();

@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "config/portal_config.h"
+#include "config/scim_config.h"
 #include "mapping/template.h"
 
 namespace edgeidp::saml {
@@ -33,9 +34,13 @@ struct App {
   std::string name;          // the [[app]] name, used in URLs and directives
   std::string display_name;  // shown in the launcher
   Preset preset = Preset::generic;
-  std::string acs_url;       // where the Response is POSTed (Destination, Recipient)
-  std::string audience;      // AudienceRestriction
-  std::string sp_entity_id;  // for SP-initiated requests (Identity Center)
+  std::string acs_url;                    // where the Response is POSTed (Destination, Recipient)
+  std::string audience;                   // AudienceRestriction
+  std::string sp_entity_id;               // SP-initiated: the AuthnRequest Issuer we accept
+  std::vector<std::string> acs_urls;      // every ACS a request may name (acs_url first)
+  std::vector<std::string> sp_certs_pem;  // verify signed AuthnRequests with these
+  bool authn_requests_signed = false;     // the SP metadata says it signs them
+  std::string launch_url;                 // launcher link (AWS access portal); empty: IdP-initiated
   std::string name_id_format;
   mapping::Template name_id;
   std::string relay_state;       // IdP-initiated RelayState, may be empty
@@ -65,7 +70,8 @@ struct Config {
   Idp idp;
   DirectorySource directory;
   std::vector<App> apps;
-  PortalConfig portal;  // [session], [portal], [headers], [[link]]
+  std::vector<ScimTarget> scim;  // [[scim]] push targets (edgeidp scim)
+  PortalConfig portal;           // [session], [portal], [headers], [[link]]
   std::shared_ptr<const saml::SigningKey> signing_key;
 
   const App *find_app(std::string_view name) const;

@@ -9,8 +9,8 @@ namespace {
 
 bool valid_cookie_name(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
 }
 
@@ -23,8 +23,9 @@ bool valid_header_prefix(std::string_view s) {
 void read_session(TableReader &r, const std::string &origin, bool load_keys, SessionSettings &s) {
   const auto files = r.str_list("keys");
   if (r.ok() && files.empty()) {
-    r.fail("keys", "needs at least one key file (make one with: edgeidp keygen --session-key "
-                   "FILE); the first seals new sessions, all open existing ones");
+    r.fail("keys",
+           "needs at least one key file (make one with: edgeidp keygen --session-key "
+           "FILE); the first seals new sessions, all open existing ones");
   }
   for (const auto &f : files) {
     s.key_files.push_back(resolve_path(origin, f));

@@ -1,4 +1,5 @@
 #include "crypto/sealer.h"
+
 #include <cstring>
 
 #include <openssl/crypto.h>
@@ -58,7 +59,8 @@ std::string Sealer::seal(std::string_view plaintext, std::string_view aad) const
   int fin = 0;
   if (!ctx ||
       EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(), p + 1) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char *>(aad.data()),
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char *>(aad.data()),
                         static_cast<int>(aad.size())) != 1 ||
       EVP_EncryptUpdate(ctx.get(), p + 1 + kNonce, &len,
                         reinterpret_cast<const unsigned char *>(plaintext.data()),
@@ -100,13 +102,16 @@ std::optional<std::string> Sealer::open(std::string_view sealed, std::string_vie
   unsigned char tag[kTag];
   std::memcpy(tag, p + 1 + kNonce + ct_len, kTag);
   const bool ok =
-      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key->bytes.data(), p + 1) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char *>(aad.data()),
+      ctx &&
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key->bytes.data(), p + 1) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len,
+                        reinterpret_cast<const unsigned char *>(aad.data()),
                         static_cast<int>(aad.size())) == 1 &&
       EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char *>(plain.data()), &len,
                         p + 1 + kNonce, static_cast<int>(ct_len)) == 1 &&
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag, tag) == 1 &&
-      EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char *>(plain.data()) + len, &fin) == 1;
+      EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char *>(plain.data()) + len, &fin) ==
+          1;
   if (!ok) {
     return std::nullopt;
   }
@@ -126,8 +131,9 @@ Result<SealKey> load_seal_key(const std::string &path) {
   auto raw = base64_decode(t, 64);
   OPENSSL_cleanse(t.data(), t.size());
   if (!raw || raw->size() != 32) {
-    return make_error(Errc::invalid, path + ": expected 32 random bytes in base64 (make one with: "
-                                            "edgeidp keygen --session-key FILE)");
+    return make_error(Errc::invalid, path +
+                                         ": expected 32 random bytes in base64 (make one with: "
+                                         "edgeidp keygen --session-key FILE)");
   }
   SealKey key;
   std::memcpy(key.bytes.data(), raw->data(), 32);

@@ -14,6 +14,15 @@ Error for_user(const directory::User &user, const config::App &app, Errc code,
   return make_error(code, "app " + app.name + ", user " + user.username + ": " + message);
 }
 
+// RFC 2822 addr-spec, loosely: one '@', something on both sides, no space.
+bool looks_like_email(const std::string &v) {
+  const auto at = v.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < v.size() &&
+         v.find('@', at + 1) == std::string::npos && std::none_of(v.begin(), v.end(), [](char c) {
+           return static_cast<unsigned char>(c) <= 0x20;
+         });
+}
+
 }  // namespace
 
 bool may_use(const config::App &app, const directory::User &user) {
@@ -70,6 +79,14 @@ Result<std::string> map_name_id(const config::App &app, const mapping::Context &
   if (values.size() != 1 || values[0].empty()) {
     return for_user(ctx.user, app, Errc::invalid,
                     "name_id \"" + app.name_id.source() + "\" gives no single value");
+  }
+  if (app.name_id_format == saml::kNameIdEmail && !looks_like_email(values[0])) {
+    // Identity Center refuses the sign-in ("invalid name id policy format").
+    return for_user(ctx.user, app, Errc::invalid,
+                    "NameID \"" + values[0] +
+                        "\" is not an email address (name@domain), which the emailAddress "
+                        "format requires; AWS IAM Identity Center matches it against the SCIM "
+                        "userName");
   }
   return std::move(values[0]);
 }

@@ -1,9 +1,10 @@
 #include "portal/gateway.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <ctime>
+
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
 
 #include "auth/password.h"
 #include "common/random.h"
@@ -14,6 +15,7 @@
 #include "portal/redirect.h"
 #include "portal/session.h"
 #include "saml/metadata.h"
+#include "sso/authn_request.h"
 
 namespace edgeidp::portal {
 
@@ -73,7 +75,8 @@ std::string portal_path(const config::Config &cfg, const Location &loc) {
   // The path part of [idp].base_url.
   const std::string &base = cfg.idp.base_url;
   const std::size_t scheme = base.find("://");
-  const std::size_t slash = scheme == std::string::npos ? std::string::npos : base.find('/', scheme + 3);
+  const std::size_t slash =
+      scheme == std::string::npos ? std::string::npos : base.find('/', scheme + 3);
   return slash == std::string::npos ? std::string() : base.substr(slash);
 }
 
@@ -217,8 +220,8 @@ bool Gateway::identify(const Request &req, Identity &out, Decision &d) const {
   }
   if (req.now - session->last_seen >= kSessionRefreshAfter) {
     session->last_seen = req.now;
-    d.headers.emplace_back("Set-Cookie", cookie_header(name, seal_session(s, *session, aad),
-                                                       req.https, -1));
+    d.headers.emplace_back("Set-Cookie",
+                           cookie_header(name, seal_session(s, *session, aad), req.https, -1));
   }
   out.session = std::move(*session);
   return true;
@@ -226,9 +229,12 @@ bool Gateway::identify(const Request &req, Identity &out, Decision &d) const {
 
 Decision Gateway::handle(const Location &loc, const Request &req) const {
   switch (loc.kind) {
-    case LocationKind::protect: return protect(loc, req);
-    case LocationKind::portal: return portal(loc, req);
-    case LocationKind::saml_app: return saml_app(loc, req, loc.app);
+    case LocationKind::protect:
+      return protect(loc, req);
+    case LocationKind::portal:
+      return portal(loc, req);
+    case LocationKind::saml_app:
+      return saml_app(loc, req, loc.app);
   }
   Decision d;
   message(d, 500, "Error", "Internal error.");
@@ -245,8 +251,8 @@ Decision Gateway::protect(const Location &loc, const Request &req) const {
       d.status = 401;
       d.headers.emplace_back("Content-Type", "application/json");
       d.headers.emplace_back("Cache-Control", "no-store");
-      d.body = "{\"error\":\"login required\",\"login\":\"" + portal_path(*cfg_, loc) +
-               "/login\"}\n";
+      d.body =
+          "{\"error\":\"login required\",\"login\":\"" + portal_path(*cfg_, loc) + "/login\"}\n";
       return d;
     }
     std::string back(req.uri);
@@ -303,7 +309,8 @@ Decision Gateway::portal(const Location &loc, const Request &req) const {
     if (get) {
       d.status = 200;
       d.headers.emplace_back("Content-Type", "application/samlmetadata+xml");
-      d.headers.emplace_back("Content-Disposition", "attachment; filename=\"edgeidp-metadata.xml\"");
+      d.headers.emplace_back("Content-Disposition",
+                             "attachment; filename=\"edgeidp-metadata.xml\"");
       d.body = metadata_;
       return d;
     }
@@ -314,6 +321,14 @@ Decision Gateway::portal(const Location &loc, const Request &req) const {
       d.headers.emplace_back("Content-Disposition", "attachment; filename=\"edgeidp-signing.pem\"");
       d.body = cfg_->signing_key->cert_pem();
       return d;
+    }
+  } else if (sub == "/sso") {
+    if (get || post) {
+      return sso(loc, req);
+    }
+  } else if (sub == "/sso/continue") {
+    if (get) {
+      return sso_continue(loc, req);
     }
   } else if (sub.substr(0, 5) == "/app/") {
     if (get) {
@@ -329,8 +344,7 @@ Decision Gateway::portal(const Location &loc, const Request &req) const {
 }
 
 Decision Gateway::login_form(const Location &loc, const Request &req, std::string_view error,
-                             std::string_view notice, std::string_view username,
-                             int status) const {
+                             std::string_view notice, std::string_view username, int status) const {
   const auto &s = cfg_->portal.session;
   const std::string base = portal_path(*cfg_, loc);
   const std::string name = login_cookie_name(s, req.https);
@@ -364,9 +378,8 @@ Decision Gateway::login_form(const Location &loc, const Request &req, std::strin
     }
   }
   state->expires = req.now + kLoginStateLifetime;
-  d.headers.emplace_back("Set-Cookie",
-                         cookie_header(name, seal_login_state(s, *state, aad), req.https,
-                                       kLoginStateLifetime));
+  d.headers.emplace_back("Set-Cookie", cookie_header(name, seal_login_state(s, *state, aad),
+                                                     req.https, kLoginStateLifetime));
   LoginPage p;
   p.action = base + "/login";
   p.csrf = state->csrf;
@@ -407,8 +420,8 @@ Decision Gateway::login_post(const Location &loc, const Request &req) const {
   }
   if (!state || csrf == nullptr || csrf->size() != state->csrf.size() ||
       CRYPTO_memcmp(csrf->data(), state->csrf.data(), csrf->size()) != 0) {
-    Decision again = login_form(loc, req, "Your sign-in form expired. Please try again.", "",
-                                "", 403);
+    Decision again =
+        login_form(loc, req, "Your sign-in form expired. Please try again.", "", "", 403);
     log(again, 5, "login refused: missing or wrong CSRF token");
     return again;
   }
@@ -428,7 +441,10 @@ Decision Gateway::login_post(const Location &loc, const Request &req) const {
   if (ufail >= limits.max_failures_per_user || afail >= limits.max_failures_per_address) {
     message(d, 429, "Too many attempts", "Too many failed sign-in attempts. Try again later.");
     d.headers.emplace_back("Retry-After", std::to_string(limits.failure_window));
-    log(d, 5, "login throttled for " + std::string(ufail >= limits.max_failures_per_user ? "user " + *user : "address " + std::string(req.client_addr)));
+    log(d, 5,
+        "login throttled for " + std::string(ufail >= limits.max_failures_per_user
+                                                 ? "user " + *user
+                                                 : "address " + std::string(req.client_addr)));
     return d;
   }
   auto task = std::make_unique<LoginTask>();
@@ -467,17 +483,17 @@ Decision Gateway::finish_task(std::unique_ptr<LoginTask> task) const {
     (void)count("u:" + task->username, 1, expires);
     (void)count("a:" + task->client_addr, 1, expires);
     Decision d = login_form(task->loc, req, kGenericLoginError, "", task->username, 401);
-    log(d, 5, "failed login for \"" + task->username + "\" from " + task->client_addr + ": " +
-                  task->why);
+    log(d, 5,
+        "failed login for \"" + task->username + "\" from " + task->client_addr + ": " + task->why);
     return d;
   }
   Decision d;
   // A fresh session on every login: whatever cookie came in is ignored.
   Session session{task->username, task->now, task->now};
   const std::string name = session_cookie_name(s, task->https);
-  d.headers.emplace_back("Set-Cookie",
-                         cookie_header(name, seal_session(s, session, session_aad(name, task->host)),
-                                       task->https, -1));
+  d.headers.emplace_back(
+      "Set-Cookie", cookie_header(name, seal_session(s, session, session_aad(name, task->host)),
+                                  task->https, -1));
   d.headers.emplace_back("Set-Cookie",
                          cookie_header(login_cookie_name(s, task->https), "", task->https, 0));
   redirect(d, task->return_to);
@@ -497,7 +513,10 @@ Decision Gateway::launcher(const Location &loc, const Request &req) const {
   std::vector<LauncherEntry> entries;
   for (const auto &app : cfg_->apps) {
     if (idp::may_use(app, *id.user)) {
-      entries.push_back({app.display_name, base + "/app/" + percent_encode(app.name), "SAML"});
+      entries.push_back(
+          {app.display_name,
+           app.launch_url.empty() ? base + "/app/" + percent_encode(app.name) : app.launch_url,
+           "SAML"});
     }
   }
   for (const auto &link : cfg_->portal.links) {
@@ -519,7 +538,8 @@ Decision Gateway::logout(const Location &loc, const Request &req) const {
   return d;
 }
 
-Decision Gateway::saml_app(const Location &loc, const Request &req, std::string_view app_name) const {
+Decision Gateway::saml_app(const Location &loc, const Request &req,
+                           std::string_view app_name) const {
   Decision d;
   const config::App *app = cfg_->find_app(app_name);
   if (app == nullptr) {
@@ -554,6 +574,228 @@ Decision Gateway::saml_app(const Location &loc, const Request &req, std::string_
   page(d, 200, auto_post_page(p));
   d.user = id.user->username;
   log(d, 6, "issued a SAML response for app " + app->name + " to " + id.user->username);
+  return d;
+}
+
+}  // namespace edgeidp::portal
+
+namespace edgeidp::portal {
+namespace {
+
+// An SP-initiated request waiting for the user to log in: kept in one
+// sealed, short-lived cookie (bounded: a new request replaces it).
+struct Pending {
+  std::string app, id, acs, relay_state;
+  std::int64_t created = 0;
+  bool force_authn = false;
+};
+
+constexpr std::int64_t kPendingLifetime = 600;
+constexpr std::int64_t kRequestMaxAge = 300;
+
+std::string pending_cookie_name(const config::SessionSettings &s, bool https) {
+  return session_cookie_name(s, https) + "_sso";
+}
+
+std::string seal_pending(const config::SessionSettings &s, const Pending &p, std::string_view aad) {
+  const nlohmann::json j = {{"a", p.app},         {"i", p.id},      {"u", p.acs},
+                            {"r", p.relay_state}, {"t", p.created}, {"f", p.force_authn}};
+  return s.sealer.seal(j.dump(), std::string(aad) + "|sso");
+}
+
+std::optional<Pending> open_pending(const config::SessionSettings &s, std::string_view cookie,
+                                    std::string_view aad, std::int64_t now) {
+  auto plain = s.sealer.open(cookie, std::string(aad) + "|sso", 8192);
+  if (!plain) {
+    return std::nullopt;
+  }
+  const auto j = nlohmann::json::parse(*plain, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return std::nullopt;
+  }
+  Pending p;
+  try {
+    p.app = j.at("a").get<std::string>();
+    p.id = j.at("i").get<std::string>();
+    p.acs = j.at("u").get<std::string>();
+    p.relay_state = j.at("r").get<std::string>();
+    p.created = j.at("t").get<std::int64_t>();
+    p.force_authn = j.at("f").get<bool>();
+  } catch (const nlohmann::json::exception &) {
+    return std::nullopt;
+  }
+  if (now - p.created >= kPendingLifetime) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+void bad_request(Decision &d, const std::string &why) {
+  message(d, 400, "Sign-in request refused",
+          "The application sent a sign-in request edgeidp cannot accept.");
+  log(d, 5, "SP-initiated request refused: " + why);
+}
+
+}  // namespace
+
+Decision Gateway::sso(const Location &loc, const Request &req) const {
+  Decision d;
+  // Parse first without verifying: the Issuer says whose key to verify with.
+  sso::RedirectMessage msg;
+  Result<sso::AuthnRequest> parsed = make_error(Errc::invalid, "no request");
+  std::string relay_state;
+  std::string post_request;
+  if (req.method == "POST") {
+    if (req.body_truncated || req.body.size() > sso::kMaxEncodedRequest + 4096) {
+      bad_request(d, "body over the size limit");
+      d.status = 413;
+      return d;
+    }
+    const auto form = parse_form(req.body);
+    const std::string *b64 = form ? field(*form, "SAMLRequest") : nullptr;
+    if (b64 == nullptr) {
+      bad_request(d, "no SAMLRequest in the form");
+      return d;
+    }
+    if (const std::string *rs = field(*form, "RelayState")) {
+      relay_state = *rs;
+    }
+    post_request = *b64;
+    parsed = sso::decode_post(post_request, {}, false);
+  } else {
+    auto m = sso::parse_redirect_query(req.args);
+    if (!m) {
+      bad_request(d, m.error().message);
+      return d;
+    }
+    msg = std::move(*m);
+    relay_state = msg.relay_state;
+    parsed = sso::decode_redirect(msg, {}, false);
+  }
+  if (!parsed) {
+    bad_request(d, parsed.error().message);
+    return d;
+  }
+  if (relay_state.size() > sso::kMaxRelayState || !is_valid_utf8(relay_state)) {
+    bad_request(d, "RelayState too long or not UTF-8");
+    return d;
+  }
+  const sso::AuthnRequest &ar = *parsed;
+  const config::App *app = nullptr;
+  for (const auto &a : cfg_->apps) {
+    if (!a.sp_entity_id.empty() && a.sp_entity_id == ar.issuer) {
+      app = &a;
+    }
+  }
+  if (app == nullptr) {
+    bad_request(d, "unknown Issuer \"" + ar.issuer + "\" (no [[app]] has this SP entity ID)");
+    return d;
+  }
+  // Signatures: required when the SP's metadata says it signs; checked
+  // whenever one is present and we have the SP's key.
+  const bool has_sig = req.method == "POST" ? ar.signed_xml : !msg.signature.empty();
+  if (app->authn_requests_signed || (has_sig && !app->sp_certs_pem.empty())) {
+    if (app->sp_certs_pem.empty()) {
+      bad_request(d, "app " + app->name +
+                         ": requests must be signed but the SP metadata has no "
+                         "signing certificate");
+      return d;
+    }
+    const Status st = req.method == "POST"
+                          ? Status(sso::decode_post(post_request, app->sp_certs_pem, true).ok()
+                                       ? Status()
+                                       : Status(make_error(Errc::invalid, "bad XML signature")))
+                          : sso::verify_redirect_signature(msg, app->sp_certs_pem);
+    if (!st) {
+      bad_request(d, "app " + app->name + ": " + st.error().message);
+      return d;
+    }
+  }
+  // Where the response may go: only an ACS from the app's metadata.
+  std::string acs = app->acs_url;
+  if (!ar.acs_url.empty()) {
+    if (std::find(app->acs_urls.begin(), app->acs_urls.end(), ar.acs_url) == app->acs_urls.end()) {
+      bad_request(d, "app " + app->name + ": AssertionConsumerServiceURL \"" + ar.acs_url +
+                         "\" is not in the SP metadata");
+      return d;
+    }
+    acs = ar.acs_url;
+  }
+  if (!ar.destination.empty() && ar.destination != cfg_->idp.base_url + "/sso") {
+    bad_request(d, "Destination \"" + ar.destination + "\" is not this IdP's SSO URL " +
+                       cfg_->idp.base_url + "/sso");
+    return d;
+  }
+  if (ar.issue_instant > req.now + app->clock_skew ||
+      ar.issue_instant < req.now - kRequestMaxAge - app->clock_skew) {
+    bad_request(d, "stale or future IssueInstant (clock skew?)");
+    return d;
+  }
+  // Each request ID is answered once.
+  const std::int64_t seen =
+      count("rq:" + ar.issuer + "|" + ar.id, 1, req.now + kRequestMaxAge + 2 * app->clock_skew);
+  if (seen != 1) {
+    bad_request(d, seen < 0 ? "replay store failed" : "replayed request ID " + ar.id);
+    return d;
+  }
+  const auto &s = cfg_->portal.session;
+  const std::string pname = pending_cookie_name(s, req.https);
+  Pending p{app->name, ar.id, acs, relay_state, req.now, ar.force_authn};
+  d.headers.emplace_back("Set-Cookie",
+                         cookie_header(pname, seal_pending(s, p, session_aad(pname, req.host)),
+                                       req.https, kPendingLifetime));
+  redirect(d, portal_path(*cfg_, loc) + "/sso/continue");
+  return d;
+}
+
+Decision Gateway::sso_continue(const Location &loc, const Request &req) const {
+  Decision d;
+  const auto &s = cfg_->portal.session;
+  const std::string base = portal_path(*cfg_, loc);
+  const std::string pname = pending_cookie_name(s, req.https);
+  std::optional<Pending> p;
+  if (const auto c = cookie_value(req.cookie, pname)) {
+    p = open_pending(s, *c, session_aad(pname, req.host), req.now);
+  }
+  if (!p) {
+    message(d, 400, "Sign-in expired", "Start the sign-in again from the application.");
+    log(d, 6, "no pending SP-initiated request (expired or missing cookie)");
+    return d;
+  }
+  const config::App *app = cfg_->find_app(p->app);
+  Identity id;
+  const bool have = identify(req, id, d);
+  if (!have || app == nullptr || (p->force_authn && id.session.auth_time < p->created)) {
+    Decision r;
+    redirect(r, base + "/login?return_to=" + percent_encode(base + "/sso/continue"));
+    return r;
+  }
+  idp::IssueOptions opts;
+  opts.now = req.now;
+  opts.authn_instant = id.session.auth_time;
+  opts.in_response_to = p->id;
+  opts.acs_url = p->acs;
+  opts.relay_state = p->relay_state;
+  SystemRandom rng;
+  auto issued = idp::issue(*cfg_, *id.dir, *app, *id.user, opts, rng);
+  d.headers.emplace_back("Set-Cookie", cookie_header(pname, "", req.https, 0));
+  if (!issued) {
+    const bool denied = issued.error().code == Errc::denied;
+    message(d, 403, "Access denied",
+            denied ? "You are not allowed to use this application."
+                   : "Your account is not set up for this application. Ask your administrator.");
+    log(d, denied ? 5 : 4, issued.error().describe());
+    return d;
+  }
+  AutoPost post;
+  post.acs_url = issued->acs_url;
+  post.saml_response = issued->base64;
+  post.relay_state = p->relay_state;  // echoed as received, even if empty
+  post.nonce = random_token();
+  post.app_name = app->display_name;
+  page(d, 200, auto_post_page(post));
+  d.user = id.user->username;
+  log(d, 6, "answered an SP-initiated request for app " + app->name + " from " + id.user->username);
   return d;
 }
 

@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/result.h"
 #include <openssl/crypto.h>
 
+#include "common/result.h"
 #include "config/config.h"
 #include "directory/directory.h"
 #include "portal/revocations.h"
@@ -72,8 +72,8 @@ struct Decision {
 };
 
 // Counters shared between processes (failed logins); the glue's store.
-using CounterAdd = std::function<std::int64_t(std::string_view key, std::int64_t delta,
-                                              std::int64_t expires)>;
+using CounterAdd =
+    std::function<std::int64_t(std::string_view key, std::int64_t delta, std::int64_t expires)>;
 
 class Gateway {
  public:
@@ -101,6 +101,8 @@ class Gateway {
   Decision login_post(const Location &loc, const Request &req) const;
   Decision launcher(const Location &loc, const Request &req) const;
   Decision logout(const Location &loc, const Request &req) const;
+  Decision sso(const Location &loc, const Request &req) const;
+  Decision sso_continue(const Location &loc, const Request &req) const;
 
   struct Identity;
   // identify opens the session cookie and finds its user in the current

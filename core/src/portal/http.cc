@@ -164,7 +164,8 @@ bool is_api_request(std::string_view accept, std::string_view sec_fetch_mode,
   if (!x_requested_with.empty()) {
     return true;
   }
-  if (!sec_fetch_mode.empty() && sec_fetch_mode != "navigate" && sec_fetch_mode != "nested-navigate") {
+  if (!sec_fetch_mode.empty() && sec_fetch_mode != "navigate" &&
+      sec_fetch_mode != "nested-navigate") {
     return true;
   }
   // No Accept at all (curl's default is */*) counts as a navigation, so a

@@ -79,8 +79,8 @@ Page launcher_page(std::string_view display_name, std::string_view logout_url,
   } else {
     body += "<ul>\n";
     for (const auto &e : entries) {
-      body += "<li><a href=\"" + html_escape(e.url) + "\">" + html_escape(e.name) +
-              "</a> <small>" + html_escape(e.kind) + "</small></li>\n";
+      body += "<li><a href=\"" + html_escape(e.url) + "\">" + html_escape(e.name) + "</a> <small>" +
+              html_escape(e.kind) + "</small></li>\n";
     }
     body += "</ul>\n";
   }

@@ -17,9 +17,9 @@ struct Page {
 struct LoginPage {
   std::string action;  // the form's POST target (portal login URL)
   std::string csrf;
-  std::string username;  // to keep in the field after a failed attempt
-  std::string error;     // shown above the form, already generic
-  std::string notice;    // e.g. "You have been signed out."
+  std::string username;         // to keep in the field after a failed attempt
+  std::string error;            // shown above the form, already generic
+  std::string notice;           // e.g. "You have been signed out."
   std::string custom_template;  // operator's page with {{form}}; empty: ours
 };
 

@@ -1,9 +1,8 @@
 #include "portal/revocations.h"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <charconv>
+#include <sys/stat.h>
 
 #include "common/file.h"
 

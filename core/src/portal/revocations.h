@@ -22,7 +22,9 @@ class Revocations {
   bool revoked(std::string_view username, std::int64_t auth_time) const;
   // text renders the list back (for `edgeidp revoke`).
   std::string text() const;
-  void set(const std::string &username, std::int64_t not_before) { not_before_[username] = not_before; }
+  void set(const std::string &username, std::int64_t not_before) {
+    not_before_[username] = not_before;
+  }
 
  private:
   std::map<std::string, std::int64_t, std::less<>> not_before_;

@@ -85,10 +85,8 @@ std::optional<Session> open_session(const config::SessionSettings &s, std::strin
 
 std::string seal_login_state(const config::SessionSettings &s, const LoginState &state,
                              std::string_view aad) {
-  const json j = {{"c", state.csrf},
-                  {"r", state.return_to},
-                  {"e", state.expires},
-                  {"q", state.saml_request}};
+  const json j = {
+      {"c", state.csrf}, {"r", state.return_to}, {"e", state.expires}, {"q", state.saml_request}};
   return s.sealer.seal(j.dump(), std::string(aad) + "|login");
 }
 

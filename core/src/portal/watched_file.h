@@ -4,13 +4,12 @@
 // Thread-safe: readers get a shared_ptr to an immutable value.
 #pragma once
 
-#include <sys/stat.h>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <sys/stat.h>
 
 #include "common/result.h"
 

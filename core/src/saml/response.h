@@ -14,13 +14,13 @@
 namespace edgeidp::saml {
 
 inline constexpr const char *kNameFormatUri = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri";
-inline constexpr const char *kNameFormatBasic =
-    "urn:oasis:names:tc:SAML:2.0:attrname-format:basic";
+inline constexpr const char *kNameFormatBasic = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic";
 inline constexpr const char *kNameIdPersistent =
     "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
 inline constexpr const char *kNameIdTransient =
     "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
-inline constexpr const char *kNameIdEmail = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+inline constexpr const char *kNameIdEmail =
+    "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 inline constexpr const char *kNameIdUnspecified =
     "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
 
@@ -34,18 +34,18 @@ struct AttributeValues {
 };
 
 struct ResponseInput {
-  std::string issuer;          // IdP entity ID
-  std::string destination;     // ACS URL: Response@Destination and Recipient
-  std::string audience;        // AudienceRestriction/Audience
+  std::string issuer;       // IdP entity ID
+  std::string destination;  // ACS URL: Response@Destination and Recipient
+  std::string audience;     // AudienceRestriction/Audience
   std::string name_id;
   std::string name_id_format;
   std::string in_response_to;  // AuthnRequest ID, empty for IdP-initiated
   std::vector<AttributeValues> attributes;
-  std::int64_t now = 0;           // IssueInstant
-  std::int64_t validity = 300;    // NotOnOrAfter = now + validity
-  std::int64_t clock_skew = 30;   // NotBefore = now - clock_skew
+  std::int64_t now = 0;            // IssueInstant
+  std::int64_t validity = 300;     // NotOnOrAfter = now + validity
+  std::int64_t clock_skew = 30;    // NotBefore = now - clock_skew
   std::int64_t authn_instant = 0;  // when the user logged in; 0: now
-  std::string session_index;      // empty: a random one
+  std::string session_index;       // empty: a random one
   bool sign_assertion = true;
   bool sign_response = true;
 };

@@ -1,0 +1,300 @@
+"""Real web servers with the edgeidp module, for the gateway scenarios.
+
+A scenario talks to a Server and never to a particular web server: the same
+test file runs against nginx today and Apache httpd later. Every Server
+serves one site with the same layout (see SITE), listens on 127.0.0.1 on a
+port chosen at run time, keeps its config, logs and state in its own temp
+folder, and is stopped (never left running) by stop() or at exit.
+
+    from servers import make_server
+    srv = make_server(setup, upstream_url)     # EDGEIDP_SERVER=nginx (default)
+    srv.start(); srv.url("/app/"); srv.error_log(); srv.reload(); srv.stop()
+
+SITE, the layout every implementation serves:
+
+    /edgeidp/  the portal (login, logout, launcher, metadata, /app/NAME)
+    /app/      protected, any signed-in user; proxied to the upstream
+    /admin/    protected, group aws-admins only; proxied to the upstream
+    /open/     not protected; proxied to the upstream (headers still stripped)
+    /aws       IdP-initiated sign-in to the SAML app "aws"
+"""
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+NGINX = os.environ.get("EDGEIDP_NGINX", "/usr/sbin/nginx")
+SOURCE_ROOT = os.environ.get(
+    "EDGEIDP_SOURCE_ROOT",
+    os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILD_ROOT = os.environ.get("EDGEIDP_BUILD_ROOT", os.path.join(SOURCE_ROOT, "build"))
+NGINX_MODULE = os.environ.get(
+    "EDGEIDP_NGINX_MODULE",
+    os.path.join(BUILD_ROOT, "mod_nginx", "ngx_http_edgeidp_module.so"))
+
+_running = []
+
+
+def _stop_all():
+    for s in list(_running):
+        s.stop()
+
+
+atexit.register(_stop_all)
+
+
+def free_port():
+    """A port nobody listens on right now (bind port 0, read it back)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def open_to_workers(path):
+    """Server workers drop root privileges (nginx: user nobody), but they
+    re-read the directory file when it changes: make the fixture's folder
+    traversable and its files (not the keys) readable."""
+    os.chmod(path, 0o755)
+    for name in os.listdir(path):
+        p = os.path.join(path, name)
+        if os.path.isfile(p) and not name.endswith(".key"):
+            os.chmod(p, 0o644)
+
+
+class ServerError(Exception):
+    pass
+
+
+class Server:
+    """The interface the scenarios use. Subclasses implement _config_text,
+    _start_process, _stop_process, _reload_process and check_config."""
+    name = "server"
+
+    def __init__(self, setup, upstream_url):
+        self.setup = setup
+        self.upstream_url = upstream_url
+        self.dir = tempfile.mkdtemp(prefix=f"edgeidp-{self.name}-")
+        os.chmod(self.dir, 0o755)
+        open_to_workers(setup.dir)
+        self.port = None
+        self.proc = None
+
+    # -- what scenarios use --------------------------------------------
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def error_log_path(self):
+        return os.path.join(self.dir, "error.log")
+
+    def error_log(self):
+        try:
+            with open(self.error_log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def start(self):
+        last = None
+        for _ in range(3):  # another process may take the port in between
+            self.port = free_port()
+            try:
+                self._start_process()
+                _running.append(self)
+                return self
+            except ServerError as e:
+                last = e
+                self._stop_process()
+                if "Address already in use" not in str(e):
+                    break
+        raise last
+
+    def stop(self):
+        if self in _running:
+            _running.remove(self)
+        self._stop_process()
+
+    def reload(self):
+        """Re-reads the configuration (edgeidp.toml included); returns when
+        the new configuration serves requests."""
+        self._reload_process()
+
+    def cleanup(self):
+        self.stop()
+        if os.environ.get("EDGEIDP_KEEP_TMP"):
+            print(f"# kept {self.dir}", flush=True)
+            return
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def check_config(self, edgeidp_config=None, extra_http=""):
+        """Runs the server's config test; returns (ok, output)."""
+        raise NotImplementedError
+
+    # -- helpers --------------------------------------------------------
+    def _wait_listening(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(f"{self.name} exited with {self.proc.returncode}:\n"
+                                  f"{self._output()}{self.error_log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise ServerError(f"{self.name} did not listen on {self.port}:\n{self.error_log()}")
+
+    def _output(self):
+        p = os.path.join(self.dir, "stderr.log")
+        if os.path.exists(p):
+            with open(p, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        return ""
+
+
+class NginxServer(Server):
+    """/usr/sbin/nginx -p DIR -c DIR/nginx.conf -g 'daemon off;' with
+    load_module of the built module; one master, two workers."""
+    name = "nginx"
+
+    def __init__(self, setup, upstream_url, module=None, extra_http="", extra_server=""):
+        super().__init__(setup, upstream_url)
+        self.module = module or NGINX_MODULE
+        self.extra_http = extra_http
+        self.extra_server = extra_server
+        self.conf = os.path.join(self.dir, "nginx.conf")
+
+    def config_text(self, edgeidp_config=None, extra_http=None, site=True):
+        d = self.dir
+        cfg = edgeidp_config or self.setup.config
+        extra_http = self.extra_http if extra_http is None else extra_http
+        user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
+        temp = "\n".join(f"    {k}_temp_path {d}/tmp_{k};" for k in
+                         ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        server = f"""
+    server {{
+        listen 127.0.0.1:{self.port or 1};
+        server_name localhost;
+        underscores_in_headers on;
+
+        location /edgeidp/ {{
+            edgeidp_portal;
+        }}
+
+        location /app/ {{
+            edgeidp_protect on;
+            proxy_pass {self.upstream_url};
+        }}
+
+        location /admin/ {{
+            edgeidp_protect on;
+            edgeidp_require_group aws-admins;
+            add_header X-Edgeidp-User $edgeidp_user always;
+            proxy_pass {self.upstream_url};
+        }}
+
+        location /open/ {{
+            proxy_pass {self.upstream_url};
+        }}
+
+        location = /aws {{
+            edgeidp_saml_app aws;
+        }}
+{self.extra_server}
+    }}
+""" if site else ""
+        return f"""load_module {self.module};
+{user}worker_processes 2;
+error_log {d}/error.log info;
+pid {d}/nginx.pid;
+thread_pool default threads=4;
+
+events {{
+    worker_connections 256;
+}}
+
+http {{
+    access_log {d}/access.log;
+{temp}
+    edgeidp_config {cfg};
+{extra_http}
+{server}
+}}
+"""
+
+    def write_config(self):
+        with open(self.conf, "w", encoding="utf-8") as f:
+            f.write(self.config_text())
+
+    def _start_process(self):
+        self.write_config()
+        for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            os.makedirs(os.path.join(self.dir, f"tmp_{k}"), exist_ok=True)
+        # a fresh error log per start, so a failed attempt does not linger
+        if os.path.exists(self.error_log_path):
+            os.rename(self.error_log_path, self.error_log_path + f".{time.time():.0f}")
+        err = open(os.path.join(self.dir, "stderr.log"), "w", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", self.dir + "/", "-c", self.conf, "-g", "daemon off;"],
+            stdout=err, stderr=subprocess.STDOUT, start_new_session=True)
+        err.close()
+        try:
+            self._wait_listening()
+        except ServerError as e:
+            raise ServerError(str(e) + self._output()) from None
+
+    def _stop_process(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                # nginx is a process group leader here (start_new_session)
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def _reload_process(self):
+        log = self.error_log()
+        before = log.count("reconfiguring")
+        workers = log.count("start worker process")
+        self.write_config()
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            log = self.error_log()
+            if log.count("reconfiguring") > before and (
+                    log.count("start worker process") >= workers + 2 or "[emerg]" in log):
+                break
+            time.sleep(0.05)
+        else:
+            raise ServerError("nginx did not reload:\n" + self.error_log())
+        # the old workers finish their requests; give the new ones a moment
+        time.sleep(0.3)
+        if self.proc.poll() is not None:
+            raise ServerError("nginx exited on reload:\n" + self.error_log())
+
+    def check_config(self, edgeidp_config=None, extra_http=None, site=True, text=None):
+        path = os.path.join(self.dir, "nginx-test.conf")
+        if self.port is None:
+            self.port = free_port()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text if text is not None else
+                    self.config_text(edgeidp_config, extra_http, site))
+        p = subprocess.run([NGINX, "-t", "-p", self.dir + "/", "-c", path],
+                           capture_output=True, text=True, timeout=60)
+        return p.returncode == 0, p.stdout + p.stderr
+
+
+SERVERS = {"nginx": NginxServer}
+
+
+def make_server(setup, upstream_url, kind=None, **kw):
+    kind = kind or os.environ.get("EDGEIDP_SERVER", "nginx")
+    return SERVERS[kind](setup, upstream_url, **kw)
