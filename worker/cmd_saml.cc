@@ -5,7 +5,7 @@
 #include "commands.h"
 #include "common/random.h"
 #include "idp/issue.h"
-#include "saml/metadata.h"
+#include "idp/metadata.h"
 #include "setup.h"
 
 namespace edgeidp::worker {
@@ -26,12 +26,7 @@ int cmd_metadata(const std::vector<std::string> &argv) {
     std::fprintf(stderr, "edgeidp: %s\n", cfg.error().describe().c_str());
     return 1;
   }
-  saml::IdpMetadataInput in;
-  in.entity_id = (*cfg)->idp.entity_id;
-  in.sso_url = (*cfg)->idp.base_url + "/sso";
-  in.name_id_formats = {saml::kNameIdPersistent, saml::kNameIdEmail, saml::kNameIdTransient,
-                        saml::kNameIdUnspecified};
-  auto xml = saml::build_idp_metadata(in, *(*cfg)->signing_key);
+  auto xml = idp::idp_metadata(**cfg);
   if (!xml) {
     std::fprintf(stderr, "edgeidp: %s\n", xml.error().describe().c_str());
     return 1;

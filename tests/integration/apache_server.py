@@ -19,7 +19,8 @@ import time
 import servers
 from servers import BUILD_ROOT, Server, ServerError, free_port
 
-APACHE = os.environ.get("EDGEIDP_APACHE", "/usr/sbin/apache2")
+# under a sanitizer build, an exec wrapper that preloads the runtimes (servers.py)
+APACHE = servers._sanitizer_wrapper(os.environ.get("EDGEIDP_APACHE", "/usr/sbin/apache2"))
 APACHE_MODULES = os.environ.get("EDGEIDP_APACHE_MODULES", "/usr/lib/apache2/modules")
 APACHE_MODULE = os.environ.get(
     "EDGEIDP_APACHE_MODULE", os.path.join(BUILD_ROOT, "mod_apache", "mod_edgeidp.so"))

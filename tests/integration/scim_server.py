@@ -7,8 +7,9 @@ filters, capped list results, at most 100 member changes per PatchGroup, no
 on a duplicate userName or displayName, bearer token, and no PUT on /Groups.
 Errors use AWS's envelope (string "status", extra "schema" key).
 
-Tests inject faults (a status such as 429 with Retry-After or 500, or a
-dropped connection) and read per-method request counters.
+Tests inject faults (a status such as 429 with Retry-After or 500, a
+dropped connection, or a "garbage" body: any bytes with any status) and read
+per-method request counters.
 
     srv = ScimServer(token="t"); srv.start(); ... srv.url ...; srv.stop()
 """
@@ -48,12 +49,14 @@ def bad(detail):
 @dataclass
 class Fault:
     """Applies to the next `count` requests matching method/path prefix."""
-    kind: str                 # "status" or "drop"
+    kind: str                 # "status", "drop" or "garbage"
     count: int = 1
     status: int = 500
     retry_after: str = None
     method: str = None
     path_prefix: str = None
+    body: bytes = None        # "garbage": sent as is, with `status`
+    content_type: str = "application/scim+json"
 
 
 @dataclass
@@ -365,6 +368,14 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             self.close_connection = True
+            return
+        if fault and fault.kind == "garbage":
+            body = fault.body or b""
+            self.send_response(fault.status)
+            self.send_header("Content-Type", fault.content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         if fault:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}

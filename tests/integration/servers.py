@@ -20,6 +20,7 @@ SITE, the layout every implementation serves:
 """
 import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -27,7 +28,63 @@ import subprocess
 import tempfile
 import time
 
-NGINX = os.environ.get("EDGEIDP_NGINX", "/usr/sbin/nginx")
+# Sanitizer builds (-Db_sanitize=..., tests/integration/meson.build): the
+# stock servers are not instrumented, so the runtimes the module was linked
+# with (EDGEIDP_SANITIZER_PRELOAD, from `cc -print-file-name=libasan.so`)
+# must be preloaded into them, or the sanitized module does not load. Server
+# binaries are then started through a small exec wrapper that sets
+# LD_PRELOAD and the options: reports go to files in SANITIZER_DIR (workers
+# drop privileges, so it is world-writable), leaks of the servers themselves
+# are not checked (detect_leaks=0), and UBSan keeps going so the report is
+# written. Server.stop() fails if any report was written.
+SANITIZER_PRELOAD = os.environ.get("EDGEIDP_SANITIZER_PRELOAD", "").strip()
+SANITIZER_DIR = None
+_seen_reports = set()
+
+
+def _sanitizer_wrapper(binary):
+    """The server binary to run: itself, or under a sanitizer build an exec
+    wrapper (same pid, so signals and waits work unchanged)."""
+    global SANITIZER_DIR
+    if not SANITIZER_PRELOAD:
+        return binary
+    if SANITIZER_DIR is None:
+        SANITIZER_DIR = tempfile.mkdtemp(prefix="edgeidp-sanitizer-")
+        os.chmod(SANITIZER_DIR, 0o1777)
+    d = SANITIZER_DIR
+    env = {
+        "LD_PRELOAD": SANITIZER_PRELOAD,
+        # (the soak test's leak run turns leak checking on for the workers)
+        "ASAN_OPTIONS": os.environ.get("EDGEIDP_SERVER_ASAN_OPTIONS", "detect_leaks=0") +
+                        f":halt_on_error=1:log_path={d}/asan",
+        "UBSAN_OPTIONS": f"print_stacktrace=1:halt_on_error=0:log_path={d}/ubsan",
+    }
+    path = os.path.join(d, os.path.basename(binary) + "-wrapper")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("#!/bin/sh\n")
+        for k, v in env.items():
+            f.write(f"export {k}='{v}'\n")
+        f.write(f'exec {binary} "$@"\n')
+    os.chmod(path, 0o755)
+    return path
+
+
+def sanitizer_reports():
+    """Sanitizer reports written since the last call (text of each file)."""
+    if SANITIZER_DIR is None:
+        return []
+    out = []
+    for name in sorted(os.listdir(SANITIZER_DIR)):
+        p = os.path.join(SANITIZER_DIR, name)
+        if name.endswith("-wrapper") or p in _seen_reports:
+            continue
+        _seen_reports.add(p)
+        with open(p, encoding="utf-8", errors="replace") as f:
+            out.append(f"{name}:\n{f.read()}")
+    return out
+
+
+NGINX = _sanitizer_wrapper(os.environ.get("EDGEIDP_NGINX", "/usr/sbin/nginx"))
 SOURCE_ROOT = os.environ.get(
     "EDGEIDP_SOURCE_ROOT",
     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -40,8 +97,20 @@ _running = []
 
 
 def _stop_all():
+    problems = []
     for s in list(_running):
-        s.stop()
+        try:
+            s.stop()
+        except ServerError as e:
+            problems.append(str(e))
+    problems += sanitizer_reports()
+    if problems:
+        # at exit: the only way left to fail the test program
+        print("\n".join("# " + line for text in problems for line in text.splitlines()),
+              flush=True)
+        os._exit(1)
+    if SANITIZER_DIR and not os.environ.get("EDGEIDP_KEEP_TMP"):
+        shutil.rmtree(SANITIZER_DIR, ignore_errors=True)
 
 
 atexit.register(_stop_all)
@@ -114,9 +183,24 @@ class Server:
         raise last
 
     def stop(self):
+        """Stops the server; raises ServerError if a worker crashed or a
+        sanitizer reported an error while it ran."""
         if self in _running:
             _running.remove(self)
         self._stop_process()
+        problems = sanitizer_reports()
+        crashes = self.crashes()
+        if crashes:
+            problems.insert(0, f"{self.name} crashed:\n" + "\n".join(crashes))
+        if problems:
+            raise ServerError("\n".join(problems))
+
+    def crashes(self):
+        """Error log lines that say a worker died (a signal, or a sanitizer
+        that stopped it), from this server's logs of this run."""
+        pattern = re.compile(r"exited on signal|exit signal|"
+                             r"worker process \d+ exited with code [^0]")
+        return [line for line in self.error_log().splitlines() if pattern.search(line)]
 
     def reload(self):
         """Re-reads the configuration (edgeidp.toml included); returns when

@@ -54,7 +54,8 @@ typedef struct {
   edgeidp_str value;
 } edgeidp_header;
 
-/* Log levels, numerically syslog's (and so nginx's and httpd's order). */
+/* Log levels, numbered as syslog's (and httpd's APLOG_*); nginx's
+ * NGX_LOG_* are one higher. */
 enum {
   EDGEIDP_LOG_ERR = 3,
   EDGEIDP_LOG_WARN = 4,

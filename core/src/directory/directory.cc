@@ -113,6 +113,12 @@ Result<std::shared_ptr<const Directory>> Directory::parse(std::string_view text,
     }
     std::sort(u.groups.begin(), u.groups.end());
     u.groups.erase(std::unique(u.groups.begin(), u.groups.end()), u.groups.end());
+    for (const auto &g : u.groups) {
+      if (!u.groups_csv.empty()) {
+        u.groups_csv += ',';
+      }
+      u.groups_csv += g;
+    }
     r.finish();
     top.adopt(r);
     user_lines.push_back(r.line());

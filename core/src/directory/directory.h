@@ -30,6 +30,7 @@ struct User {
   bool service_account = false;
   Attributes attributes;
   std::vector<std::string> groups;  // group names, sorted, unique
+  std::string groups_csv;           // the same, comma-separated (identity headers)
 };
 
 class Directory {

@@ -140,7 +140,9 @@ Result<Issued> issue(const config::Config &cfg, const directory::Directory &dir,
   }
   out.xml = std::move(*xml);
   out.acs_url = in.destination;
-  out.relay_state = opts.relay_state.empty() ? app.relay_state : opts.relay_state;
+  // SP-initiated: echo the request's RelayState, even an empty one.
+  out.relay_state =
+      opts.relay_state.empty() && opts.in_response_to.empty() ? app.relay_state : opts.relay_state;
   return out;
 }
 

@@ -19,7 +19,7 @@ struct IssueOptions {
   std::int64_t authn_instant = 0;  // when the user logged in; 0: now
   std::string in_response_to;      // SP-initiated: the AuthnRequest ID
   std::string acs_url;             // SP-initiated: a URL already checked; empty: app's
-  std::string relay_state;         // empty: the app's configured one
+  std::string relay_state;         // IdP-initiated, empty: the app's configured one
 };
 
 struct Issued {

@@ -18,7 +18,10 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "directory/directory.h"
+#include "idp/issue.h"
 #include "portal/revocations.h"
+#include "portal/session.h"
+#include "portal/session_cache.h"
 #include "portal/watched_file.h"
 
 namespace edgeidp::portal {
@@ -104,10 +107,19 @@ class Gateway {
   Decision sso(const Location &loc, const Request &req) const;
   Decision sso_continue(const Location &loc, const Request &req) const;
 
-  struct Identity;
+  // Who a request's session belongs to, in the directory as it is now.
+  struct Identity {
+    std::shared_ptr<const directory::Directory> dir;
+    const directory::User *user = nullptr;
+    Session session;
+  };
   // identify opens the session cookie and finds its user in the current
   // directory (active, not revoked); 'd' gets a refreshed cookie if due.
   bool identify(const Request &req, Identity &out, Decision &d) const;
+  // post_response issues a response for the app and answers with the page
+  // that POSTs it to the ACS (or a 403 page saying why not).
+  void post_response(Decision &d, const config::App &app, const Identity &id,
+                     const idp::IssueOptions &opts) const;
 
   std::int64_t count(std::string_view key, std::int64_t delta, std::int64_t expires) const;
 
@@ -115,6 +127,9 @@ class Gateway {
   std::string metadata_;
   mutable WatchedFile<directory::Directory> directory_;
   mutable std::unique_ptr<WatchedFile<Revocations>> revocations_;
+  // [headers] prefix + User, Email, Name, Groups: made once, sent often.
+  std::string header_user_, header_email_, header_name_, header_groups_;
+  mutable SessionCache sessions_;
   CounterAdd counters_;
   // Without a shared store (edgeidp check, tests): per-process counters.
   mutable std::mutex local_mu_;

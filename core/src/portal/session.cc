@@ -54,10 +54,16 @@ std::string login_cookie_name(const config::SessionSettings &s, bool https) {
 }
 
 std::string session_aad(std::string_view cookie_name, std::string_view host) {
-  std::string aad = "edgeidp/v1|";
-  aad.append(cookie_name).append("|");
-  for (const char c : host) {  // host names are case-insensitive
-    aad += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  constexpr std::string_view kTag = "edgeidp/v1|";
+  std::string aad;
+  aad.reserve(kTag.size() + cookie_name.size() + 1 + host.size());
+  aad.append(kTag).append(cookie_name).append("|");
+  const std::size_t start = aad.size();
+  aad.append(host);
+  for (std::size_t i = start; i < aad.size(); ++i) {  // host names are case-insensitive
+    if (aad[i] >= 'A' && aad[i] <= 'Z') {
+      aad[i] = static_cast<char>(aad[i] + 32);
+    }
   }
   return aad;
 }
@@ -68,16 +74,26 @@ std::string seal_session(const config::SessionSettings &s, const Session &sessio
   return s.sealer.seal(j.dump(), aad);
 }
 
-std::optional<Session> open_session(const config::SessionSettings &s, std::string_view cookie,
-                                    std::string_view aad, std::int64_t now) {
+std::optional<Session> decode_session(const config::SessionSettings &s, std::string_view cookie,
+                                      std::string_view aad) {
   const auto j = open_json(s, cookie, aad);
   Session out;
   if (!j || !get(*j, "u", out.username) || !get(*j, "at", out.auth_time) ||
       !get(*j, "ls", out.last_seen) || out.username.empty()) {
     return std::nullopt;
   }
-  if (now - out.auth_time >= s.lifetime || now - out.last_seen >= s.idle_timeout ||
-      out.auth_time > now + 60) {
+  return out;
+}
+
+bool session_current(const config::SessionSettings &s, const Session &session, std::int64_t now) {
+  return now - session.auth_time < s.lifetime && now - session.last_seen < s.idle_timeout &&
+         session.auth_time <= now + 60;
+}
+
+std::optional<Session> open_session(const config::SessionSettings &s, std::string_view cookie,
+                                    std::string_view aad, std::int64_t now) {
+  auto out = decode_session(s, cookie, aad);
+  if (!out || !session_current(s, *out, now)) {
     return std::nullopt;
   }
   return out;

@@ -39,8 +39,13 @@ std::string session_aad(std::string_view cookie_name, std::string_view host);
 
 std::string seal_session(const config::SessionSettings &s, const Session &session,
                          std::string_view aad);
-// open_session returns the session if the cookie opens and is inside both
-// the idle timeout and the absolute lifetime at 'now'.
+// decode_session opens a session cookie (any time): nullopt unless it was
+// sealed by this key ring with the same associated data.
+std::optional<Session> decode_session(const config::SessionSettings &s, std::string_view cookie,
+                                      std::string_view aad);
+// session_current: inside both the idle timeout and the absolute lifetime.
+bool session_current(const config::SessionSettings &s, const Session &session, std::int64_t now);
+// open_session is decode_session then session_current.
 std::optional<Session> open_session(const config::SessionSettings &s, std::string_view cookie,
                                     std::string_view aad, std::int64_t now);
 

@@ -1,0 +1,38 @@
+// Recently opened session cookies. A browser sends the same cookie with
+// every request, and opening it (base64url, AES-256-GCM, JSON) costs more
+// than the rest of a protected request (tests/bench/gateway_bench.py), so
+// the gateway keeps the last few it opened. Only cookies that opened are
+// kept, matched on the whole cookie and its associated data (cookie name,
+// host) in constant time; times, the directory and revocations are still
+// checked on every request. The cache belongs to one loaded configuration,
+// so a reload with other keys starts empty.
+#pragma once
+
+#include <array>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "portal/session.h"
+
+namespace edgeidp::portal {
+
+class SessionCache {
+ public:
+  std::optional<Session> find(std::string_view cookie, std::string_view aad) const;
+  void put(std::string_view cookie, std::string_view aad, const Session &session);
+
+ private:
+  struct Entry {
+    std::string cookie;
+    std::string aad;
+    Session session;
+  };
+  static constexpr std::size_t kSlots = 64;
+
+  mutable std::mutex mu_;
+  std::array<Entry, kSlots> slots_;
+};
+
+}  // namespace edgeidp::portal
