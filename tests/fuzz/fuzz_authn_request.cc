@@ -8,9 +8,9 @@
 //   3  the XML itself, base64-encoded here, decoded as a POST message with a
 //      certificate and require_signature: the enveloped-signature checks
 //      (reference lookup, duplicate IDs, xmlsec) run on it
-#include <zlib.h>
-
 #include <ctime>
+
+#include <zlib.h>
 
 #include "common/strings.h"
 #include "crypto/keygen.h"
