@@ -1,13 +1,18 @@
-// AuthnRequest decoding, both bindings. The low two bits of the first byte
-// pick what the rest is:
-//   0  an HTTP-Redirect query string (percent, base64, inflate, XML)
-//   1  an HTTP-POST SAMLRequest value (base64, XML)
+// AuthnRequest decoding and signature checks, both bindings. The low two
+// bits of the first byte pick what the rest is:
+//   0  an HTTP-Redirect query string (percent, base64, inflate, XML); when
+//      it carries SigAlg or Signature, verify_redirect_signature runs too
+//   1  an HTTP-POST SAMLRequest value (base64, XML); when the request
+//      carries a ds:Signature, verify_post_signature runs too
 //   2  the XML itself, deflated and base64-encoded here, then decoded as a
 //      Redirect message: the mutations reach the XML parser and the
 //      AuthnRequest reader instead of dying in base64 or inflate
-//   3  the XML itself, base64-encoded here, decoded as a POST message with a
-//      certificate and require_signature: the enveloped-signature checks
-//      (reference lookup, duplicate IDs, xmlsec) run on it
+//   3  the XML itself, base64-encoded here, decoded as a POST message and
+//      verified as if the SP's metadata said it signs: the enveloped-
+//      signature checks (reference lookup, duplicate IDs, xmlsec) run on
+//      it, twice on the same request, and a request that verified once
+//      must verify again (verifying leaves the document as it was)
+#include <cstdlib>
 #include <ctime>
 
 #include <zlib.h>
@@ -51,20 +56,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   switch (data[0] & 3) {
     case 0:
       if (auto msg = edgeidp::sso::parse_redirect_query(rest)) {
-        (void)edgeidp::sso::decode_redirect(*msg, {}, false);
+        (void)edgeidp::sso::decode_redirect(*msg);
+        if (!msg->signature.empty() || !msg->sig_alg.empty()) {
+          (void)edgeidp::sso::verify_redirect_signature(*msg, certs);
+        }
       }
       break;
     case 1:
-      (void)edgeidp::sso::decode_post(rest, {}, false);
+      if (auto req = edgeidp::sso::decode_post(rest); req && req->signed_xml) {
+        (void)edgeidp::sso::verify_post_signature(*req, certs);
+      }
       break;
     case 2: {
       edgeidp::sso::RedirectMessage msg;
       msg.saml_request = edgeidp::base64_encode(raw_deflate(rest));
-      (void)edgeidp::sso::decode_redirect(msg, {}, false);
+      (void)edgeidp::sso::decode_redirect(msg);
       break;
     }
     default:
-      (void)edgeidp::sso::decode_post(edgeidp::base64_encode(rest), certs, true);
+      if (auto req = edgeidp::sso::decode_post(edgeidp::base64_encode(rest))) {
+        const bool first = edgeidp::sso::verify_post_signature(*req, certs).ok();
+        const bool again = edgeidp::sso::verify_post_signature(*req, certs).ok();
+        if (first && !again) {
+          std::abort();
+        }
+      }
       break;
   }
   return 0;

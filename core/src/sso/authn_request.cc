@@ -1,6 +1,7 @@
 #include "sso/authn_request.h"
 
 #include <ctime>
+#include <tuple>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -26,12 +27,8 @@ Error bad(const std::string &why) {
   return make_error(Errc::invalid, "AuthnRequest: " + why);
 }
 
-Result<AuthnRequest> parse_request(std::string_view xml, Owned<xmlDoc> &doc_out) {
-  auto doc = parse_untrusted_xml(xml, kMaxInflated);
-  if (!doc) {
-    return bad(doc.error().message);
-  }
-  const xmlNode *root = xmlDocGetRootElement(doc->get());
+// Reads the request's fields from the root element of a parsed document.
+Result<AuthnRequest> read_request(const xmlNode *root) {
   if (!is_element(root, kNsProtocol, "AuthnRequest")) {
     return bad("the message is not a samlp:AuthnRequest");
   }
@@ -65,8 +62,27 @@ Result<AuthnRequest> parse_request(std::string_view xml, Owned<xmlDoc> &doc_out)
     r.name_id_format = attr(policy, "Format");
   }
   r.signed_xml = first_child(root, kNsDsig, "Signature") != nullptr;
-  doc_out = std::move(*doc);
   return r;
+}
+
+// Parses the XML once; keep_doc leaves the document in the result for
+// verify_post_signature.
+Result<AuthnRequest> parse_request(std::string_view xml, bool keep_doc) {
+  auto doc = parse_untrusted_xml(xml, kMaxInflated);
+  if (!doc) {
+    return bad(doc.error().message);
+  }
+  auto r = read_request(xmlDocGetRootElement(doc->get()));
+  if (r && keep_doc) {
+    r->doc = std::move(*doc);
+  }
+  return r;
+}
+
+// Every field read_request sets, to compare a request with its document.
+auto fields(const AuthnRequest &r) {
+  return std::tie(r.id, r.issuer, r.acs_url, r.destination, r.protocol_binding, r.name_id_format,
+                  r.issue_instant, r.force_authn, r.signed_xml);
 }
 
 Owned<EVP_PKEY> public_key(const std::string &cert_pem) {
@@ -95,11 +111,20 @@ Status verify_xml_signature(xmlDoc *doc, const std::string &id,
   if (sig == nullptr) {
     return bad("the request is not signed, and the SP metadata says it signs its requests");
   }
+  // Registering the ID fails when another attribute (an xml:id) already
+  // claims the value: the reference must resolve to the root and nothing
+  // else. The registration is undone on return, so verifying leaves the
+  // document as decode_post left it.
   xmlAttr *id_attr = xmlHasProp(root, reinterpret_cast<const xmlChar *>("ID"));
   if (id_attr == nullptr ||
       xmlAddID(nullptr, doc, reinterpret_cast<const xmlChar *>(id.c_str()), id_attr) == nullptr) {
     return bad("duplicate or unusable ID");
   }
+  struct Unregister {
+    xmlDoc *doc;
+    xmlAttr *attr;
+    ~Unregister() { xmlRemoveID(doc, attr); }
+  } unregister{doc, id_attr};
   for (const auto &pem : certs_pem) {
     Owned<xmlSecDSigCtx> ctx(xmlSecDSigCtxCreate(nullptr));
     if (!ctx) {
@@ -280,18 +305,7 @@ Status verify_redirect_signature(const RedirectMessage &msg,
   return bad("the signature does not verify with the SP metadata's certificate");
 }
 
-Result<AuthnRequest> decode_redirect(const RedirectMessage &msg,
-                                     const std::vector<std::string> &certs_pem,
-                                     bool require_signature) {
-  const bool signed_msg = !msg.signature.empty() || !msg.sig_alg.empty();
-  if (require_signature || (signed_msg && !certs_pem.empty())) {
-    if (certs_pem.empty()) {
-      return bad("a signature is required but the SP metadata has no signing certificate");
-    }
-    if (auto st = verify_redirect_signature(msg, certs_pem); !st) {
-      return st.take_error();
-    }
-  }
+Result<AuthnRequest> decode_redirect(const RedirectMessage &msg) {
   if (msg.saml_request.size() > kMaxEncodedRequest) {
     return bad("SAMLRequest over " + std::to_string(kMaxEncodedRequest) + " bytes");
   }
@@ -303,13 +317,10 @@ Result<AuthnRequest> decode_redirect(const RedirectMessage &msg,
   if (!xml) {
     return bad(xml.error().message);
   }
-  Owned<xmlDoc> doc;
-  return parse_request(*xml, doc);
+  return parse_request(*xml, false);
 }
 
-Result<AuthnRequest> decode_post(std::string_view saml_request_b64,
-                                 const std::vector<std::string> &certs_pem,
-                                 bool require_signature) {
+Result<AuthnRequest> decode_post(std::string_view saml_request_b64) {
   if (saml_request_b64.size() > kMaxEncodedRequest) {
     return bad("SAMLRequest over " + std::to_string(kMaxEncodedRequest) + " bytes");
   }
@@ -317,20 +328,26 @@ Result<AuthnRequest> decode_post(std::string_view saml_request_b64,
   if (!xml) {
     return bad("SAMLRequest is not valid base64");
   }
-  Owned<xmlDoc> doc;
-  auto req = parse_request(*xml, doc);
-  if (!req) {
-    return req;
+  return parse_request(*xml, true);
+}
+
+Status verify_post_signature(const AuthnRequest &request,
+                             const std::vector<std::string> &certs_pem) {
+  if (!request.doc) {
+    return make_error(Errc::internal,
+                      "AuthnRequest: no XML document to verify (not from the HTTP-POST binding)");
   }
-  if (require_signature || (req->signed_xml && !certs_pem.empty())) {
-    if (certs_pem.empty()) {
-      return bad("a signature is required but the SP metadata has no signing certificate");
-    }
-    if (auto st = verify_xml_signature(doc.get(), req->id, certs_pem); !st) {
-      return st.take_error();
-    }
+  if (certs_pem.empty()) {
+    return bad("a signature is required but the SP metadata has no signing certificate");
   }
-  return req;
+  // The caller acts on the fields; the signature covers the document. Read
+  // them again from the root, so a request edited since decode_post (or a
+  // document moved between requests) cannot pass with another's signature.
+  auto again = read_request(xmlDocGetRootElement(request.doc.get()));
+  if (!again || fields(*again) != fields(request)) {
+    return bad("the request's fields do not match its XML document");
+  }
+  return verify_xml_signature(request.doc.get(), request.id, certs_pem);
 }
 
 }  // namespace edgeidp::sso

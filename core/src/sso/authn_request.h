@@ -1,7 +1,10 @@
 // Incoming SAML AuthnRequests (SP-initiated sign-in) over the HTTP-Redirect
 // and HTTP-POST bindings. Decoding is bounded at every step (base64 size,
-// inflate output, XML size) and refuses DTDs; signatures are verified with
-// the SP metadata's certificates when it has any.
+// inflate output, XML size) and refuses DTDs. Decoding needs no keys, so the
+// caller can read the Issuer, find the SP, and then verify the signature
+// with that SP's certificates: verify_redirect_signature for the query of
+// the Redirect binding, verify_post_signature for the enveloped XML
+// signature of the POST binding.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/owned.h"
 #include "common/result.h"
 
 namespace edgeidp::sso {
@@ -23,6 +27,11 @@ struct AuthnRequest {
   std::int64_t issue_instant = 0;
   bool force_authn = false;
   bool signed_xml = false;  // carried an XML signature (POST binding)
+  // HTTP-POST binding: the parsed document the fields above were read from,
+  // kept so verify_post_signature checks the element they came from without
+  // a second parse. Null for the Redirect binding, whose signature covers
+  // the query string instead.
+  Owned<xmlDoc> doc;
 };
 
 // The HTTP-Redirect binding's query, with the raw (still URL-encoded)
@@ -43,19 +52,29 @@ inline constexpr std::size_t kMaxRelayState = 1024;
 // parse_redirect_query splits a query string into the binding's fields.
 Result<RedirectMessage> parse_redirect_query(std::string_view query);
 
-// decode_redirect: base64, raw inflate (bounded), parse.
-Result<AuthnRequest> decode_redirect(const RedirectMessage &msg,
-                                     const std::vector<std::string> &certs_pem,
-                                     bool require_signature);
-// decode_post: base64, parse; verifies an enveloped XML signature over the
-// request when certs are given and the request has one or one is required.
-Result<AuthnRequest> decode_post(std::string_view saml_request_b64,
-                                 const std::vector<std::string> &certs_pem, bool require_signature);
+// decode_redirect: base64, raw inflate (bounded), parse. It does not look
+// at the signature: see verify_redirect_signature.
+Result<AuthnRequest> decode_redirect(const RedirectMessage &msg);
+// decode_post: base64, parse. It does not check the signature either; the
+// result keeps the parsed document for verify_post_signature.
+Result<AuthnRequest> decode_post(std::string_view saml_request_b64);
 
 // verify_redirect_signature checks Signature over signed_octets with SigAlg
 // (RSA-SHA256 or RSA-SHA512) against any of the certificates.
 Status verify_redirect_signature(const RedirectMessage &msg,
                                  const std::vector<std::string> &certs_pem);
+
+// verify_post_signature checks the enveloped XML signature of a request from
+// decode_post against any of the certificates: one ds:Signature among the
+// root's children, whose one Reference is the root's own ID (claimed by no
+// other attribute), with only exclusive c14n, SHA-256 and RSA-SHA256. So
+// what was signed is the element the fields were read from, and fields
+// changed after decoding are refused. It fails when the request is not
+// signed, when certs_pem is empty, and for a request from decode_redirect
+// (no document). It registers the root's ID in the document while it runs
+// and removes it again, so only one thread at a time may verify a request.
+Status verify_post_signature(const AuthnRequest &request,
+                             const std::vector<std::string> &certs_pem);
 
 // parse_xml_time reads an xs:dateTime in UTC ("2026-11-23T12:00:00Z",
 // fractions allowed); -1 if it is not one.
