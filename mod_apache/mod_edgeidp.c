@@ -504,6 +504,11 @@ static int edgeidp_continue(request_rec *r, const edgeidp_decision *d)
     apr_table_setn(r->subprocess_env, "EDGEIDP_NAME",
                    edgeidp_dup(r, &d->name));
     apr_table_setn(r->subprocess_env, "EDGEIDP_GROUPS", id->groups);
+    /* the client's cookies without the gateway's own (docs/apache.md) */
+    if (d->cookie.len > 0 && !edgeidp_has_crlf(&d->cookie)) {
+        apr_table_setn(r->subprocess_env, "EDGEIDP_COOKIE",
+                       edgeidp_dup(r, &d->cookie));
+    }
 
     /* a refreshed session: err_headers_out survives proxying and errors */
     for (i = 0; i < d->nheaders; i++) {
@@ -545,7 +550,7 @@ static int edgeidp_decide(request_rec *r, const edgeidp_location *loc,
     (void)edgeidp_handle(edgeidp_global->ctx, loc, &req, &d);
 
     if (d.task != NULL) {
-        edgeidp_task_run(d.task);
+        edgeidp_task_run(d.task, EDGEIDP_TASK_IDLE_PRIORITY);
         (void)edgeidp_task_finish(edgeidp_global->ctx, &d);
     }
 

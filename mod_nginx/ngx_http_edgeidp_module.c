@@ -63,11 +63,29 @@ typedef struct {
 } ngx_http_edgeidp_node_t;
 
 
+/*
+ * An identity header name as nginx wants it (key, lowcase_key, hash), made
+ * once per worker: the core's names are the same pointers for every
+ * decision of a context (edgeidp.h).
+ */
+
+#define NGX_HTTP_EDGEIDP_NAMES  8
+
+typedef struct {
+    const char                   *name;
+    ngx_str_t                     key;
+    u_char                       *lowcase_key;
+    ngx_uint_t                    hash;
+} ngx_http_edgeidp_name_t;
+
+
 typedef struct {
     ngx_str_t                     config;
     edgeidp_ctx                  *ctx;
     ngx_shm_zone_t               *shm_zone;
     edgeidp_counter_store         store;
+    ngx_uint_t                    nnames;
+    ngx_http_edgeidp_name_t       names[NGX_HTTP_EDGEIDP_NAMES];
 } ngx_http_edgeidp_main_conf_t;
 
 
@@ -268,10 +286,11 @@ static ngx_http_edgeidp_var_t  ngx_http_edgeidp_vars[] = {
     { ngx_string("edgeidp_email"), offsetof(edgeidp_decision, email) },
     { ngx_string("edgeidp_name"), offsetof(edgeidp_decision, name) },
     { ngx_string("edgeidp_groups"), offsetof(edgeidp_decision, groups) },
+    { ngx_string("edgeidp_cookie"), offsetof(edgeidp_decision, cookie) },
     { ngx_null_string, 0 }
 };
 
-static ngx_int_t  ngx_http_edgeidp_var_index[4];
+static ngx_int_t  ngx_http_edgeidp_var_index[5];
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
@@ -783,7 +802,7 @@ ngx_http_edgeidp_post_task(ngx_http_request_t *r, ngx_http_edgeidp_ctx_t *ctx)
 
     emcf = ngx_http_get_module_main_conf(r, ngx_http_edgeidp_module);
 
-    edgeidp_task_run(ctx->decision.task);
+    edgeidp_task_run(ctx->decision.task, 0);
     (void) edgeidp_task_finish(emcf->ctx, &ctx->decision);
 
     ctx->state = ngx_http_edgeidp_state_ready;
@@ -801,7 +820,7 @@ ngx_http_edgeidp_task_handler(void *data, ngx_log_t *log)
 
     /* the core touches no nginx state here */
 
-    edgeidp_task_run(tctx->task);
+    edgeidp_task_run(tctx->task, EDGEIDP_TASK_IDLE_PRIORITY);
 }
 
 
@@ -1077,12 +1096,83 @@ ngx_http_edgeidp_send(ngx_http_request_t *r, ngx_chain_t *out)
 }
 
 
+static ngx_http_edgeidp_name_t *
+ngx_http_edgeidp_name(ngx_http_request_t *r, const edgeidp_str *name)
+{
+    ngx_uint_t                     i;
+    ngx_pool_t                    *pool;
+    ngx_http_edgeidp_name_t       *n, *tmp;
+    ngx_http_edgeidp_main_conf_t  *emcf;
+
+    emcf = ngx_http_get_module_main_conf(r, ngx_http_edgeidp_module);
+
+    for (i = 0; i < emcf->nnames; i++) {
+        if (emcf->names[i].name == name->data
+            && emcf->names[i].key.len == name->len)
+        {
+            return &emcf->names[i];
+        }
+    }
+
+    /* a new name: kept for the cycle's life, or (table full) for this request */
+
+    if (emcf->nnames < NGX_HTTP_EDGEIDP_NAMES) {
+        n = &emcf->names[emcf->nnames];
+        pool = ngx_cycle->pool;
+
+    } else {
+        tmp = ngx_palloc(r->pool, sizeof(ngx_http_edgeidp_name_t));
+        if (tmp == NULL) {
+            return NULL;
+        }
+
+        n = tmp;
+        pool = r->pool;
+    }
+
+    n->key.data = ngx_pnalloc(pool, 2 * name->len + 1);
+    if (n->key.data == NULL) {
+        return NULL;
+    }
+
+    n->key.len = name->len;
+    ngx_memcpy(n->key.data, name->data, name->len);
+    n->key.data[name->len] = '\0';
+
+    n->lowcase_key = n->key.data + name->len + 1;
+    n->hash = ngx_hash_strlow(n->lowcase_key, n->key.data, name->len);
+    n->name = name->data;
+
+    if (pool == ngx_cycle->pool) {
+        emcf->nnames++;
+    }
+
+    return n;
+}
+
+
 static ngx_int_t
 ngx_http_edgeidp_set_upstream(ngx_http_request_t *r, edgeidp_decision *d)
 {
-    ngx_uint_t             i;
-    ngx_table_elt_t       *h;
-    const edgeidp_header  *eh;
+    u_char                   *p;
+    size_t                    len;
+    ngx_uint_t                i;
+    ngx_table_elt_t          *h;
+    const edgeidp_header     *eh;
+    ngx_http_edgeidp_name_t  *n;
+
+    /* one copy of all values, each NUL-terminated */
+
+    len = 0;
+
+    for (i = 0; i < d->nupstream; i++) {
+        len += d->upstream[i].value.len + 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
 
     for (i = 0; i < d->nupstream; i++) {
         eh = &d->upstream[i];
@@ -1091,35 +1181,24 @@ ngx_http_edgeidp_set_upstream(ngx_http_request_t *r, edgeidp_decision *d)
             continue;
         }
 
+        n = ngx_http_edgeidp_name(r, &eh->name);
+        if (n == NULL) {
+            return NGX_ERROR;
+        }
+
         h = ngx_list_push(&r->headers_in.headers);
         if (h == NULL) {
             return NGX_ERROR;
         }
 
-        h->key.len = eh->name.len;
-        h->key.data = ngx_pnalloc(r->pool, eh->name.len + 1);
-        if (h->key.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(h->key.data, eh->name.data, eh->name.len);
-        h->key.data[h->key.len] = '\0';
+        h->key = n->key;
+        h->lowcase_key = n->lowcase_key;
+        h->hash = n->hash;
 
         h->value.len = eh->value.len;
-        h->value.data = ngx_pnalloc(r->pool, eh->value.len + 1);
-        if (h->value.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(h->value.data, eh->value.data, eh->value.len);
-        h->value.data[h->value.len] = '\0';
-
-        h->lowcase_key = ngx_pnalloc(r->pool, h->key.len);
-        if (h->lowcase_key == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
+        h->value.data = p;
+        p = ngx_cpymem(p, eh->value.data, eh->value.len);
+        *p++ = '\0';
     }
 
     return NGX_OK;
@@ -1135,9 +1214,22 @@ static ngx_int_t
 ngx_http_edgeidp_set_variables(ngx_http_request_t *r, edgeidp_decision *d)
 {
     u_char                     *p;
+    size_t                      len;
     ngx_uint_t                  i;
     edgeidp_str                *s;
     ngx_http_variable_value_t  *v;
+
+    len = 0;
+
+    for (i = 0; ngx_http_edgeidp_vars[i].name.len; i++) {
+        s = (edgeidp_str *) ((u_char *) d + ngx_http_edgeidp_vars[i].offset);
+        len += s->len;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
 
     for (i = 0; ngx_http_edgeidp_vars[i].name.len; i++) {
         s = (edgeidp_str *) ((u_char *) d + ngx_http_edgeidp_vars[i].offset);
@@ -1149,14 +1241,8 @@ ngx_http_edgeidp_set_variables(ngx_http_request_t *r, edgeidp_decision *d)
             continue;
         }
 
-        p = ngx_pnalloc(r->pool, s->len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(p, s->data, s->len);
-
         v->data = p;
+        p = ngx_cpymem(p, s->data, s->len);
         v->len = s->len;
         v->valid = 1;
         v->no_cacheable = 0;

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "commands.h"
 #include "common/file.h"
+#include "crypto/jws.h"
 #include "crypto/keygen.h"
 #include "crypto/sealer.h"
 
@@ -27,16 +28,14 @@ bool exists(const std::string &path) {
 
 namespace {
 
-// A session key: 32 random bytes, base64, mode 0600.
-int make_session_key(const std::string &path, bool force) {
+// A secret key file (mode 0600) that is not replaced without --force:
+// 'why_not' says what replacing it would break.
+int write_key(const std::string &path, bool force, const char *why_not,
+              const Result<std::string> &text, const char *what) {
   if (!force && exists(path)) {
-    std::fprintf(stderr,
-                 "edgeidp keygen: %s exists; replacing it logs everyone out (use --force, or add "
-                 "a new key first in [session] keys to rotate)\n",
-                 path.c_str());
+    std::fprintf(stderr, "edgeidp keygen: %s exists; %s\n", path.c_str(), why_not);
     return 1;
   }
-  auto text = crypto::make_seal_key_text();
   if (!text) {
     std::fprintf(stderr, "edgeidp keygen: %s\n", text.error().describe().c_str());
     return 1;
@@ -45,8 +44,22 @@ int make_session_key(const std::string &path, bool force) {
     std::fprintf(stderr, "edgeidp keygen: %s\n", st.error().describe().c_str());
     return 1;
   }
-  std::printf("wrote session key %s (mode 0600)\n", path.c_str());
+  std::printf("wrote %s %s (mode 0600)\n", what, path.c_str());
   return 0;
+}
+
+// A session key: 32 random bytes, base64.
+int make_session_key(const std::string &path, bool force) {
+  return write_key(path, force,
+                   "replacing it logs everyone out (use --force, or add a new key first in "
+                   "[session] keys to rotate)",
+                   crypto::make_seal_key_text(), "session key");
+}
+
+// An identity header key ([headers] jwt_key): EC P-256, PKCS#8.
+int make_identity_key(const std::string &path, bool force) {
+  return write_key(path, force, "upstreams may trust its public key (use --force)",
+                   crypto::make_es256_key_pem(), "identity key (EC P-256)");
 }
 
 }  // namespace
@@ -54,9 +67,23 @@ int make_session_key(const std::string &path, bool force) {
 int cmd_keygen(const std::vector<std::string> &argv) {
   std::string err;
   const auto args = Args::parse(
-      argv, {"--key", "--cert", "--cn", "--bits", "--days", "--session-key"}, {"--force"}, {}, err);
-  if (args && args->has("--session-key") && !args->has("--key")) {
-    return make_session_key(args->get("--session-key"), args->has("--force"));
+      argv, {"--key", "--cert", "--cn", "--bits", "--days", "--session-key", "--identity-key"},
+      {"--force"}, {}, err);
+  // The symmetric and identity keys alone, or after the signing key pair.
+  const auto more_keys = [&args] {
+    if (args->has("--session-key")) {
+      if (const int rc = make_session_key(args->get("--session-key"), args->has("--force"))) {
+        return rc;
+      }
+    }
+    if (args->has("--identity-key")) {
+      return make_identity_key(args->get("--identity-key"), args->has("--force"));
+    }
+    return 0;
+  };
+  if (args && !args->has("--key") && !args->has("--cert") &&
+      (args->has("--session-key") || args->has("--identity-key"))) {
+    return more_keys();
   }
   if (!args || !args->has("--key") || !args->has("--cert")) {
     std::fprintf(stderr, "edgeidp keygen: %s\n",
@@ -94,10 +121,7 @@ int cmd_keygen(const std::vector<std::string> &argv) {
     return 1;
   }
   std::printf("wrote %s (mode 0600) and %s\n", key_file.c_str(), cert_file.c_str());
-  if (args->has("--session-key")) {
-    return make_session_key(args->get("--session-key"), args->has("--force"));
-  }
-  return 0;
+  return more_keys();
 }
 
 }  // namespace edgeidp::worker

@@ -29,6 +29,8 @@ constexpr const char *kUsage =
     "                           make an RSA signing key (mode 0600) and self-signed certificate\n"
     "  keygen         --session-key FILE [--force]\n"
     "                           make a session cookie key (mode 0600)\n"
+    "  keygen         --identity-key FILE [--force]\n"
+    "                           make a key for the signed identity header (EC P-256, 0600)\n"
     "  render         -c FILE --user NAME --template TEXT\n"
     "                           print what a mapping template gives for a user\n"
     "  revoke         -c FILE --user NAME\n"

@@ -1,7 +1,12 @@
+#include <sched.h>
+
 #include <cstdio>
+#include <stdexcept>
 #include <sys/stat.h>
+#include <thread>
 
 #include "common/file.h"
+#include "common/idle_thread.h"
 #include "common/strings.h"
 #include "test_util.h"
 
@@ -93,6 +98,29 @@ static void relative_paths(void **) {
   assert_string_equal(resolve_path("edgeidp.toml", "dir.toml").c_str(), "dir.toml");
 }
 
+// The hash helper: runs the work on another thread, at SCHED_IDLE, waits
+// for it, and hands back its exception.
+static void idle_priority_helper(void **) {
+  const auto caller = std::this_thread::get_id();
+  std::thread::id worker;
+  int policy = -1;
+  run_at_idle_priority([&] {
+    worker = std::this_thread::get_id();
+    policy = sched_getscheduler(0);
+  });
+  assert_true(worker != caller);
+  assert_int_equal(policy, SCHED_IDLE);
+  assert_int_equal(sched_getscheduler(0), SCHED_OTHER);  // the caller kept its own
+
+  bool thrown = false;
+  try {
+    run_at_idle_priority([] { throw std::runtime_error("from the helper"); });
+  } catch (const std::runtime_error &e) {
+    thrown = std::string(e.what()) == "from the helper";
+  }
+  assert_true(thrown);
+}
+
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(base64_round_trip),
@@ -103,6 +131,7 @@ int main() {
       cmocka_unit_test(iso8601_format),
       cmocka_unit_test(secret_file_permissions),
       cmocka_unit_test(relative_paths),
+      cmocka_unit_test(idle_priority_helper),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -3,12 +3,20 @@
 // nginx and httpd in tests/integration).
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+#include <openssl/ec.h>
+#include <openssl/pem.h>
+
 #include "auth/password.h"
+#include "common/strings.h"
+#include "crypto/jws.h"
 #include "crypto/sealer.h"
 #include "edgeidp/edgeidp.h"
 #include "portal/http.h"
+#include "portal/identity_token.h"
 #include "portal/redirect.h"
 #include "portal/session.h"
+#include "portal/session_cache.h"
 
 // Last: cmocka defines macros (fail, ...) that clash with core names.
 #include "fixture.h"
@@ -49,6 +57,30 @@ static void cookie_parsing(void **) {
   assert_true(v.has_value() && *v == "q");
   assert_false(portal::cookie_value("xedgeidp=1", "edgeidp").has_value());
   assert_false(portal::cookie_value("", "edgeidp").has_value());
+}
+
+// What upstreams get instead of Cookie: the client's cookies without ours,
+// a view into the header when possible.
+static void cookies_for_upstreams(void **) {
+  const std::vector<std::string> ours = {"edgeidp", "edgeidp_login"};
+  std::string storage;
+  auto without = [&](std::string_view header) {
+    storage.clear();
+    return portal::without_cookies(header, ours, storage);
+  };
+  assert_false(without("a=1; b=2").has_value());  // nothing of ours: leave it
+  assert_false(without("").has_value());
+  assert_true(without("edgeidp=SEALED") == std::string_view());
+  const std::string h1 = "edgeidp=SEALED; app=1; theme=dark";
+  const auto r1 = without(h1);
+  assert_true(r1 == "app=1; theme=dark");
+  assert_true(r1->data() >= h1.data() && r1->data() < h1.data() + h1.size());  // no copy
+  assert_true(without("app=1;edgeidp=S;  edgeidp_login=L ") == "app=1");
+  assert_true(without("a=1; edgeidp=S; b=2; edgeidp_login=L; c=3") == "a=1; b=2; c=3");
+  assert_false(storage.empty());  // that one had to be built
+  // Names compare exactly: a longer or other-case name is the app's own.
+  assert_true(without("edgeidp2=x; EDGEIDP=y; edgeidp=z") == "edgeidp2=x; EDGEIDP=y");
+  assert_true(without(" ; edgeidp=z ;; x=1") == "x=1");
 }
 
 static void form_parsing(void **) {
@@ -119,6 +151,112 @@ static void session_seal_and_open(void **) {
   assert_false(portal::open_session(s, "", aad, 1100).has_value());
   assert_false(portal::open_session(s, "!!!", aad, 1100).has_value());
   assert_false(portal::open_session(s, std::string(100000, 'A'), aad, 1100).has_value());
+}
+
+// The cache finds a cookie only with the associated data it was opened
+// with: the same cookie on another host or under another name misses.
+static void session_cache_matches_host_and_name(void **) {
+  const std::string aad = portal::session_aad("edgeidp", "GW.example:8443");
+  assert_true(portal::session_aad_matches(aad, "edgeidp", "gw.EXAMPLE:8443"));
+  assert_false(portal::session_aad_matches(aad, "edgeidp", "gw.example:8444"));
+  assert_false(portal::session_aad_matches(aad, "edgeidp", "gw.example"));
+  assert_false(portal::session_aad_matches(aad, "__Host-edgeidp", "gw.example:8443"));
+  assert_false(portal::session_aad_matches(aad, "edgeid", "pgw.example:8443"));
+
+  portal::SessionCache cache;
+  cache.put("cookie-1", aad, {"alice", 10, 20});
+  const auto hit = cache.find("cookie-1", "edgeidp", "gw.example:8443");
+  assert_true(hit.has_value() && hit->username == "alice" && hit->last_seen == 20);
+  assert_false(cache.find("cookie-1", "edgeidp", "other.example:8443").has_value());
+  assert_false(cache.find("cookie-1", "__Host-edgeidp", "gw.example:8443").has_value());
+  assert_false(cache.find("cookie-2", "edgeidp", "gw.example:8443").has_value());
+}
+
+namespace {
+
+// Verifies an ES256 compact JWS with OpenSSL directly: r || s back to DER.
+bool es256_verifies(const std::string &token, const std::string &key_pem) {
+  const std::size_t dot2 = token.rfind('.');
+  const auto sig = base64url_decode(token.substr(dot2 + 1));
+  if (!sig || sig->size() != 64) {
+    return false;
+  }
+  Owned<BIO> bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  Owned<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  ECDSA_SIG *es = ECDSA_SIG_new();
+  const auto *raw = reinterpret_cast<const unsigned char *>(sig->data());
+  ECDSA_SIG_set0(es, BN_bin2bn(raw, 32, nullptr), BN_bin2bn(raw + 32, 32, nullptr));
+  unsigned char *der = nullptr;
+  const int der_len = i2d_ECDSA_SIG(es, &der);
+  ECDSA_SIG_free(es);
+  Owned<EVP_MD_CTX> md(EVP_MD_CTX_new());
+  const bool ok =
+      der_len > 0 &&
+      EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, key.get()) == 1 &&
+      EVP_DigestVerify(md.get(), der, static_cast<std::size_t>(der_len),
+                       reinterpret_cast<const unsigned char *>(token.data()), dot2) == 1;
+  OPENSSL_free(der);
+  return ok;
+}
+
+nlohmann::json jws_part(const std::string &token, int part) {
+  std::size_t start = 0;
+  for (int i = 0; i < part; ++i) {
+    start = token.find('.', start) + 1;
+  }
+  const auto text = base64url_decode(token.substr(start, token.find('.', start) - start));
+  return nlohmann::json::parse(text.value_or(""), nullptr, false);
+}
+
+}  // namespace
+
+static void identity_tokens(void **) {
+  const auto pem = crypto::make_es256_key_pem();
+  assert_true(pem.ok());
+  const auto signer = crypto::JwsSigner::from_pem(*pem, "test key");
+  assert_true(signer.ok());
+  const auto dir = directory::Directory::parse(test::kDirectory, "dir.toml");
+  assert_true(dir.ok());
+  const directory::User &alice = *(*dir)->find_user("alice");
+  const portal::IdentityTokens tokens(*signer, "https://sso.example.com/edgeidp", 60);
+
+  const auto t1 = tokens.get(*dir, alice, "App.Example.com", 1000);
+  assert_non_null(t1.get());
+  assert_true(es256_verifies(*t1, *pem));
+  const auto header = jws_part(*t1, 0);
+  assert_true(header["alg"] == "ES256" && header["kid"] == (*signer)->kid());
+  const auto claims = jws_part(*t1, 1);
+  assert_true(claims["sub"] == "alice" && claims["aud"] == "app.example.com");
+  assert_true(claims["iss"] == "https://sso.example.com/edgeidp");
+  assert_true(claims["email"] == "alice@example.com" && claims["name"] == "Alice Example");
+  assert_true(claims["groups"] == nlohmann::json::array({"aws-admins", "aws-readonly", "staff"}));
+  assert_true(claims["iat"] == 1000 && claims["exp"] == 1060);
+
+  // Reused for the first half of its lifetime, then made anew.
+  assert_ptr_equal(tokens.get(*dir, alice, "app.example.com", 1029).get(), t1.get());
+  const auto t2 = tokens.get(*dir, alice, "app.example.com", 1030);
+  assert_ptr_not_equal(t2.get(), t1.get());
+  assert_true(jws_part(*t2, 1)["iat"] == 1030);
+  // Another host, or a reloaded directory, gets its own token at once.
+  assert_ptr_not_equal(tokens.get(*dir, alice, "other.example.com", 1031).get(), t2.get());
+  const auto dir2 = directory::Directory::parse(test::kDirectory, "dir.toml");
+  assert_ptr_not_equal(
+      tokens.get(*dir2, *(*dir2)->find_user("alice"), "app.example.com", 1031).get(), t2.get());
+
+  // A changed byte anywhere breaks the signature.
+  std::string bad = *t1;
+  bad[bad.find('.') + 5] ^= 1;
+  assert_false(es256_verifies(bad, *pem));
+
+  // The JWK Set names the same key.
+  const auto jwks = nlohmann::json::parse((*signer)->jwks());
+  assert_true(jwks["keys"][0]["kid"] == (*signer)->kid() && jwks["keys"][0]["crv"] == "P-256");
+
+  // Only P-256 keys: an RSA key is refused with a hint.
+  const auto rsa = crypto::make_self_signed("x", 2048, 1, 0);
+  const auto refused = crypto::JwsSigner::from_pem(rsa->key_pem, "rsa.pem");
+  assert_false(refused.ok());
+  assert_non_null(std::strstr(refused.error().message.c_str(), "keygen --identity-key"));
 }
 
 static void key_rotation(void **) {
@@ -269,7 +407,7 @@ Flow run_flow() {
     r = request(post, login, empty, login_cookie, wrong);
     edgeidp_handle(ctx, portal, &r, &d);
     if (d.task != nullptr) {
-      edgeidp_task_run(d.task);
+      edgeidp_task_run(d.task, 0);
       edgeidp_task_finish(ctx, &d);
     }
     f.wrong_pw_status = d.status;
@@ -280,7 +418,7 @@ Flow run_flow() {
     edgeidp_handle(ctx, portal, &r, &d);
     f.login_task = d.task != nullptr;
     if (d.task != nullptr) {
-      edgeidp_task_run(d.task);
+      edgeidp_task_run(d.task, EDGEIDP_TASK_IDLE_PRIORITY);
       edgeidp_task_finish(ctx, &d);
     }
     f.login_status = d.status;
@@ -341,11 +479,14 @@ static int setup(void **) {
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(cookie_parsing),
+      cmocka_unit_test(cookies_for_upstreams),
       cmocka_unit_test(form_parsing),
       cmocka_unit_test(return_paths),
       cmocka_unit_test(identity_header_names),
       cmocka_unit_test(session_seal_and_open),
       cmocka_unit_test(key_rotation),
+      cmocka_unit_test(session_cache_matches_host_and_name),
+      cmocka_unit_test(identity_tokens),
       cmocka_unit_test(login_flow_through_the_abi),
   };
   return cmocka_run_group_tests(tests, setup, nullptr);

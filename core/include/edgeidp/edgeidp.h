@@ -159,9 +159,15 @@ typedef struct {
   const edgeidp_header *headers;
   size_t nheaders;
   edgeidp_str body;
-  /* status 0: identity headers to set on the request for upstreams. */
+  /* status 0: identity headers to set on the request for upstreams. The
+   * names point into the ctx: the same pointers in every decision, so the
+   * glue may keep what it derives from them (nginx: lower case, hash). */
   const edgeidp_header *upstream;
   size_t nupstream;
+  /* status 0: the request's cookies without the gateway's own, for the
+   * operator to send upstream instead of Cookie ($edgeidp_cookie,
+   * EDGEIDP_COOKIE). It may point into the request's cookie. */
+  edgeidp_str cookie;
   /* The identity, for variables / REMOTE_USER; empty when unknown. */
   edgeidp_str user, email, name, groups;
   /* A line for the error log (never secrets); level 0: nothing to log. */
@@ -180,9 +186,20 @@ typedef struct {
 edgeidp_status edgeidp_handle(const edgeidp_ctx *ctx, const edgeidp_location *loc,
                               const edgeidp_request *req, edgeidp_decision *out);
 
+/* Flags for edgeidp_task_run. */
+enum {
+  /* Hash on a helper thread at the lowest CPU priority (SCHED_IDLE) and
+   * wait for it, so that the server's own threads are never kept waiting
+   * by a hash. For callers that may block (an nginx thread pool thread,
+   * an httpd worker thread); never from an event loop, which would then
+   * wait for idle CPU. */
+  EDGEIDP_TASK_IDLE_PRIORITY = 1
+};
+
 /* edgeidp_task_run does the slow part of a task (password hashing). It
- * touches no server state: run it on any thread. */
-void edgeidp_task_run(edgeidp_task *task);
+ * touches no server state: run it on any thread. |flags|: 0 or
+ * EDGEIDP_TASK_IDLE_PRIORITY. */
+void edgeidp_task_run(edgeidp_task *task, int flags);
 
 /* edgeidp_task_finish turns a task that has run into a decision (releasing
  * the earlier decision that carried the task) and frees the task. */

@@ -3,6 +3,7 @@
 // httpd's C frames.
 #include "edgeidp/edgeidp.h"
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/idle_thread.h"
 #include "portal/gateway.h"
 #include "saml/library.h"
 
@@ -33,10 +35,10 @@ using edgeidp::portal::Decision;
 struct Holder {
   Decision decision;
   std::vector<edgeidp_header> headers;
-  std::vector<edgeidp_header> upstream;
+  std::array<edgeidp_header, Decision::kMaxUpstream> upstream;
 };
 
-edgeidp_str str(const std::string &s) {
+edgeidp_str str(std::string_view s) {
   return edgeidp_str{s.data(), s.size()};
 }
 
@@ -66,14 +68,17 @@ void fill(edgeidp_decision *out, Decision d) {
   holder->decision = std::move(d);
   Decision &x = holder->decision;
   holder->headers = headers_of(x.headers);
-  holder->upstream = headers_of(x.upstream);
+  for (std::size_t i = 0; i < x.nupstream; ++i) {
+    holder->upstream[i] = edgeidp_header{str(x.upstream[i].name), str(x.upstream[i].value)};
+  }
   *out = edgeidp_decision{};
   out->status = x.status;
   out->headers = holder->headers.data();
   out->nheaders = holder->headers.size();
   out->body = str(x.body);
   out->upstream = holder->upstream.data();
-  out->nupstream = holder->upstream.size();
+  out->nupstream = x.nupstream;
+  out->cookie = str(x.upstream_cookie());
   out->user = str(x.user);
   out->email = str(x.email);
   out->name = str(x.name);
@@ -84,6 +89,29 @@ void fill(edgeidp_decision *out, Decision d) {
     out->task = new edgeidp_task{std::move(x.task)};
   }
   out->internal = holder.release();
+}
+
+// guarded runs an entry point's body; whatever it throws becomes a status
+// (and, through on_error, the caller's error report), never a C++
+// exception in the server's C frames.
+template <class Body, class OnError>
+edgeidp_status guarded(Body &&body, OnError &&on_error) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    on_error(EDGEIDP_ERR_NOMEM);
+    return EDGEIDP_ERR_NOMEM;
+  } catch (...) {
+    on_error(EDGEIDP_ERR_INTERNAL);
+    return EDGEIDP_ERR_INTERNAL;
+  }
+}
+
+// What a config-time entry point writes into its caller's error buffer.
+auto report_to(char *err, std::size_t err_len, const char *what) {
+  return [=](edgeidp_status st) {
+    write_err(err, err_len, st == EDGEIDP_ERR_NOMEM ? "out of memory" : what);
+  };
 }
 
 constexpr char kInternalLog[] = "internal error in libedgeidp";
@@ -104,34 +132,28 @@ const char *edgeidp_version(void) {
 }
 
 edgeidp_status edgeidp_library_init(void) {
-  try {
-    return edgeidp::saml::library_init().ok() ? EDGEIDP_OK : EDGEIDP_ERR_INTERNAL;
-  } catch (...) {
-    return EDGEIDP_ERR_INTERNAL;
-  }
+  return guarded(
+      [] { return edgeidp::saml::library_init().ok() ? EDGEIDP_OK : EDGEIDP_ERR_INTERNAL; },
+      [](edgeidp_status) {});
 }
 
 edgeidp_status edgeidp_ctx_load(const char *path, edgeidp_ctx **out, char *err, size_t err_len) {
-  try {
-    *out = nullptr;
-    if (path == nullptr) {
-      write_err(err, err_len, "no configuration file given");
-      return EDGEIDP_ERR_INVALID;
-    }
-    auto gw = edgeidp::portal::Gateway::load(path);
-    if (!gw) {
-      write_err(err, err_len, gw.error().describe());
-      return EDGEIDP_ERR_CONFIG;
-    }
-    *out = new edgeidp_ctx{std::move(*gw)};
-    return EDGEIDP_OK;
-  } catch (const std::bad_alloc &) {
-    write_err(err, err_len, "out of memory");
-    return EDGEIDP_ERR_NOMEM;
-  } catch (...) {
-    write_err(err, err_len, "internal error while loading the configuration");
-    return EDGEIDP_ERR_INTERNAL;
-  }
+  *out = nullptr;
+  return guarded(
+      [&] {
+        if (path == nullptr) {
+          write_err(err, err_len, "no configuration file given");
+          return EDGEIDP_ERR_INVALID;
+        }
+        auto gw = edgeidp::portal::Gateway::load(path);
+        if (!gw) {
+          write_err(err, err_len, gw.error().describe());
+          return EDGEIDP_ERR_CONFIG;
+        }
+        *out = new edgeidp_ctx{std::move(*gw)};
+        return EDGEIDP_OK;
+      },
+      report_to(err, err_len, "internal error while loading the configuration"));
 }
 
 void edgeidp_ctx_free(edgeidp_ctx *ctx) {
@@ -140,41 +162,37 @@ void edgeidp_ctx_free(edgeidp_ctx *ctx) {
 
 edgeidp_status edgeidp_location_new(const edgeidp_ctx *ctx, const edgeidp_location_conf *conf,
                                     edgeidp_location **out, char *err, size_t err_len) {
-  try {
-    *out = nullptr;
-    auto loc = std::make_unique<edgeidp_location>();
-    switch (conf->kind) {
-      case EDGEIDP_LOC_PROTECT:
-        loc->loc.kind = edgeidp::portal::LocationKind::protect;
-        break;
-      case EDGEIDP_LOC_PORTAL:
-        loc->loc.kind = edgeidp::portal::LocationKind::portal;
-        break;
-      case EDGEIDP_LOC_SAML_APP:
-        loc->loc.kind = edgeidp::portal::LocationKind::saml_app;
-        break;
-      default:
-        write_err(err, err_len, "unknown location kind");
-        return EDGEIDP_ERR_INVALID;
-    }
-    for (std::size_t i = 0; i < conf->ngroups; ++i) {
-      loc->loc.groups.emplace_back(view(conf->groups[i]));
-    }
-    loc->loc.app = std::string(view(conf->app));
-    loc->loc.portal_path = std::string(view(conf->portal_path));
-    if (auto st = ctx->gateway->check_location(loc->loc); !st) {
-      write_err(err, err_len, st.error().describe());
-      return EDGEIDP_ERR_CONFIG;
-    }
-    *out = loc.release();
-    return EDGEIDP_OK;
-  } catch (const std::bad_alloc &) {
-    write_err(err, err_len, "out of memory");
-    return EDGEIDP_ERR_NOMEM;
-  } catch (...) {
-    write_err(err, err_len, "internal error");
-    return EDGEIDP_ERR_INTERNAL;
-  }
+  *out = nullptr;
+  return guarded(
+      [&] {
+        auto loc = std::make_unique<edgeidp_location>();
+        switch (conf->kind) {
+          case EDGEIDP_LOC_PROTECT:
+            loc->loc.kind = edgeidp::portal::LocationKind::protect;
+            break;
+          case EDGEIDP_LOC_PORTAL:
+            loc->loc.kind = edgeidp::portal::LocationKind::portal;
+            break;
+          case EDGEIDP_LOC_SAML_APP:
+            loc->loc.kind = edgeidp::portal::LocationKind::saml_app;
+            break;
+          default:
+            write_err(err, err_len, "unknown location kind");
+            return EDGEIDP_ERR_INVALID;
+        }
+        for (std::size_t i = 0; i < conf->ngroups; ++i) {
+          loc->loc.groups.emplace_back(view(conf->groups[i]));
+        }
+        loc->loc.app = std::string(view(conf->app));
+        loc->loc.portal_path = std::string(view(conf->portal_path));
+        if (auto st = ctx->gateway->check_location(loc->loc); !st) {
+          write_err(err, err_len, st.error().describe());
+          return EDGEIDP_ERR_CONFIG;
+        }
+        *out = loc.release();
+        return EDGEIDP_OK;
+      },
+      report_to(err, err_len, "internal error"));
 }
 
 void edgeidp_location_free(edgeidp_location *loc) {
@@ -182,71 +200,75 @@ void edgeidp_location_free(edgeidp_location *loc) {
 }
 
 int edgeidp_is_identity_header(const edgeidp_ctx *ctx, const char *name, size_t len) {
-  try {
-    return ctx->gateway->is_identity_header(std::string_view(name, len)) ? 1 : 0;
-  } catch (...) {
-    return 1;  // fail closed: strip it
-  }
+  // Cannot throw (string_view comparisons), but fail closed if it ever did.
+  int strip = 1;
+  (void)guarded(
+      [&] {
+        strip = ctx->gateway->is_identity_header(std::string_view(name, len)) ? 1 : 0;
+        return EDGEIDP_OK;
+      },
+      [](edgeidp_status) {});
+  return strip;
 }
 
 edgeidp_status edgeidp_handle(const edgeidp_ctx *ctx, const edgeidp_location *loc,
                               const edgeidp_request *r, edgeidp_decision *out) {
-  try {
-    edgeidp::portal::Request req;
-    req.method = view(r->method);
-    req.uri = view(r->uri);
-    req.args = view(r->args);
-    req.host = view(r->host);
-    req.https = r->https != 0;
-    req.client_addr = view(r->client_addr);
-    req.cookie = view(r->cookie);
-    req.content_type = view(r->content_type);
-    req.body = view(r->body);
-    req.body_truncated = r->body_truncated != 0;
-    req.accept = view(r->accept);
-    req.sec_fetch_mode = view(r->sec_fetch_mode);
-    req.x_requested_with = view(r->x_requested_with);
-    req.now = r->now != 0 ? r->now : static_cast<std::int64_t>(std::time(nullptr));
-    fill(out, ctx->gateway->handle(loc->loc, req));
-    return EDGEIDP_OK;
-  } catch (const std::bad_alloc &) {
-    fail(out);
-    return EDGEIDP_ERR_NOMEM;
-  } catch (...) {
-    fail(out);
-    return EDGEIDP_ERR_INTERNAL;
-  }
+  return guarded(
+      [&] {
+        edgeidp::portal::Request req;
+        req.method = view(r->method);
+        req.uri = view(r->uri);
+        req.args = view(r->args);
+        req.host = view(r->host);
+        req.https = r->https != 0;
+        req.client_addr = view(r->client_addr);
+        req.cookie = view(r->cookie);
+        req.content_type = view(r->content_type);
+        req.body = view(r->body);
+        req.body_truncated = r->body_truncated != 0;
+        req.accept = view(r->accept);
+        req.sec_fetch_mode = view(r->sec_fetch_mode);
+        req.x_requested_with = view(r->x_requested_with);
+        req.now = r->now != 0 ? r->now : static_cast<std::int64_t>(std::time(nullptr));
+        fill(out, ctx->gateway->handle(loc->loc, req));
+        return EDGEIDP_OK;
+      },
+      [out](edgeidp_status) { fail(out); });
 }
 
-void edgeidp_task_run(edgeidp_task *task) {
-  try {
-    if (task != nullptr && task->task) {
-      edgeidp::portal::Gateway::run_task(*task->task);
-    }
-  } catch (...) {
-    // finish_task reports a failed login: task->ok stays false.
-  }
+void edgeidp_task_run(edgeidp_task *task, int flags) {
+  // On failure task->ok stays false: finish_task reports a failed login.
+  (void)guarded(
+      [&] {
+        if (task == nullptr || !task->task) {
+          return EDGEIDP_ERR_INVALID;
+        }
+        auto &login = *task->task;
+        if ((flags & EDGEIDP_TASK_IDLE_PRIORITY) != 0) {
+          edgeidp::run_at_idle_priority([&login] { edgeidp::portal::Gateway::run_task(login); });
+        } else {
+          edgeidp::portal::Gateway::run_task(login);
+        }
+        return EDGEIDP_OK;
+      },
+      [](edgeidp_status) {});
 }
 
 edgeidp_status edgeidp_task_finish(const edgeidp_ctx *ctx, edgeidp_decision *decision) {
-  try {
-    edgeidp_task *task = decision->task;
-    decision->task = nullptr;
-    edgeidp_decision_release(decision);
-    if (task == nullptr) {
-      fail(decision);
-      return EDGEIDP_ERR_INVALID;
-    }
-    std::unique_ptr<edgeidp_task> owned(task);
-    fill(decision, ctx->gateway->finish_task(std::move(owned->task)));
-    return EDGEIDP_OK;
-  } catch (const std::bad_alloc &) {
-    fail(decision);
-    return EDGEIDP_ERR_NOMEM;
-  } catch (...) {
-    fail(decision);
-    return EDGEIDP_ERR_INTERNAL;
-  }
+  return guarded(
+      [&] {
+        edgeidp_task *task = decision->task;
+        decision->task = nullptr;
+        edgeidp_decision_release(decision);
+        if (task == nullptr) {
+          fail(decision);
+          return EDGEIDP_ERR_INVALID;
+        }
+        std::unique_ptr<edgeidp_task> owned(task);
+        fill(decision, ctx->gateway->finish_task(std::move(owned->task)));
+        return EDGEIDP_OK;
+      },
+      [decision](edgeidp_status) { fail(decision); });
 }
 
 void edgeidp_decision_release(edgeidp_decision *decision) {
@@ -259,18 +281,20 @@ void edgeidp_decision_release(edgeidp_decision *decision) {
 }
 
 void edgeidp_ctx_set_counters(edgeidp_ctx *ctx, const edgeidp_counter_store *store) {
-  try {
-    if (store == nullptr || store->add == nullptr) {
-      ctx->gateway->set_counters(nullptr);
-      return;
-    }
-    const edgeidp_counter_store copy = *store;
-    ctx->gateway->set_counters(
-        [copy](std::string_view key, std::int64_t delta, std::int64_t expires) {
-          return copy.add(copy.arg, key.data(), key.size(), delta, expires);
-        });
-  } catch (...) {
-  }
+  (void)guarded(
+      [&] {
+        if (store == nullptr || store->add == nullptr) {
+          ctx->gateway->set_counters(nullptr);
+          return EDGEIDP_OK;
+        }
+        const edgeidp_counter_store copy = *store;
+        ctx->gateway->set_counters(
+            [copy](std::string_view key, std::int64_t delta, std::int64_t expires) {
+              return copy.add(copy.arg, key.data(), key.size(), delta, expires);
+            });
+        return EDGEIDP_OK;
+      },
+      [](edgeidp_status) {});
 }
 
 }  // extern "C"

@@ -107,6 +107,19 @@ void read_portal_config(TableReader &top, const std::string &origin, bool load_k
     if (r.ok() && !valid_header_prefix(out.headers.prefix)) {
       r.fail("prefix", "expected 1 to 64 of letters, digits or '-'");
     }
+    const std::string key = r.str("jwt_key");
+    out.headers.jwt_lifetime = r.integer("jwt_lifetime", out.headers.jwt_lifetime, 10, 3600);
+    if (!key.empty()) {
+      out.headers.jwt_key_file = resolve_path(origin, key);
+      if (r.ok() && load_keys) {
+        auto signer = crypto::JwsSigner::load(out.headers.jwt_key_file);
+        if (!signer) {
+          r.fail("jwt_key", signer.error().message);
+        } else {
+          out.headers.jwt_signer = std::move(*signer);
+        }
+      }
+    }
     r.finish();
     top.adopt(r);
   }

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/toml_reader.h"
+#include "crypto/jws.h"
 #include "crypto/sealer.h"
 
 namespace edgeidp::config {
@@ -33,6 +35,11 @@ struct PortalSettings {
 
 struct HeaderSettings {
   std::string prefix = "X-Remote-";  // X-Remote-User, -Email, -Name, -Groups
+  // Optional signed identity header (prefix + "Jwt"): an ES256 JWS over
+  // the identity, for upstreams that verify rather than trust the network.
+  std::string jwt_key_file;
+  std::int64_t jwt_lifetime = 60;                       // seconds a token is valid
+  std::shared_ptr<const crypto::JwsSigner> jwt_signer;  // loaded with the keys
 };
 
 // A protected application shown in the launcher.

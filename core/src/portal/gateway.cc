@@ -26,7 +26,19 @@ Gateway::Gateway(std::shared_ptr<const config::Config> cfg, std::string metadata
       header_user_(cfg_->portal.headers.prefix + "User"),
       header_email_(cfg_->portal.headers.prefix + "Email"),
       header_name_(cfg_->portal.headers.prefix + "Name"),
-      header_groups_(cfg_->portal.headers.prefix + "Groups") {
+      header_groups_(cfg_->portal.headers.prefix + "Groups"),
+      header_jwt_(cfg_->portal.headers.prefix + "Jwt"),
+      cookie_http_(session_cookie_name(cfg_->portal.session, false)),
+      cookie_https_(session_cookie_name(cfg_->portal.session, true)) {
+  for (const std::string &base : {cookie_http_, cookie_https_}) {
+    for (const char *suffix : {"", "_login", "_sso"}) {
+      own_cookies_.push_back(base + suffix);
+    }
+  }
+  if (cfg_->portal.headers.jwt_signer) {
+    tokens_ = std::make_unique<IdentityTokens>(cfg_->portal.headers.jwt_signer, cfg_->idp.entity_id,
+                                               cfg_->portal.headers.jwt_lifetime);
+  }
   if (!cfg_->portal.session.revocations_file.empty()) {
     revocations_ = std::make_unique<WatchedFile<Revocations>>(
         cfg_->portal.session.revocations_file, &Revocations::load, kDirectoryCheckInterval);
@@ -95,14 +107,14 @@ std::int64_t Gateway::count(std::string_view key, std::int64_t delta, std::int64
 
 bool Gateway::identify(const Request &req, Identity &out, Decision &d) const {
   const auto &s = cfg_->portal.session;
-  const std::string name = session_cookie_name(s, req.https);
+  const std::string &name = req.https ? cookie_https_ : cookie_http_;
   const auto cookie = cookie_value(req.cookie, name);
   if (!cookie) {
     return false;
   }
-  const std::string aad = session_aad(name, req.host);
-  auto session = sessions_.find(*cookie, aad);
+  auto session = sessions_.find(*cookie, name, req.host);
   if (!session) {
+    const std::string aad = session_aad(name, req.host);
     session = decode_session(s, *cookie, aad);
     if (session) {
       sessions_.put(*cookie, aad, *session);
@@ -131,8 +143,9 @@ bool Gateway::identify(const Request &req, Identity &out, Decision &d) const {
   }
   if (req.now - session->last_seen >= kSessionRefreshAfter) {
     session->last_seen = req.now;
-    d.headers.emplace_back("Set-Cookie",
-                           cookie_header(name, seal_session(s, *session, aad), req.https, -1));
+    d.headers.emplace_back(
+        "Set-Cookie",
+        cookie_header(name, seal_session(s, *session, session_aad(name, req.host)), req.https, -1));
   }
   out.session = std::move(*session);
   return true;
@@ -178,15 +191,30 @@ Decision Gateway::protect(const Location &loc, const Request &req) const {
     log_line(d, 5, "user " + id.user->username + " is in none of the required groups");
     return d;
   }
-  d.user = id.user->username;
-  d.email = id.user->email;
-  d.name = id.user->name;
-  d.groups = id.user->groups_csv;
-  d.upstream.reserve(4);
-  d.upstream.emplace_back(header_user_, d.user);
-  d.upstream.emplace_back(header_email_, d.email);
-  d.upstream.emplace_back(header_name_, d.name);
-  d.upstream.emplace_back(header_groups_, d.groups);
+  const directory::User &u = *id.user;
+  d.user = u.username;
+  d.email = u.email;
+  d.name = u.name;
+  d.groups = u.groups_csv;
+  d.upstream[0] = {header_user_, d.user};
+  d.upstream[1] = {header_email_, d.email};
+  d.upstream[2] = {header_name_, d.name};
+  d.upstream[3] = {header_groups_, d.groups};
+  d.nupstream = 4;
+  if (tokens_) {
+    d.token = tokens_->get(id.dir, u, req.host, req.now);
+    if (!d.token) {  // fail closed: the upstream expects a signed identity
+      Decision e;
+      message(e, 500, "Error", "Internal error.");
+      log_line(e, 3, "cannot sign the identity header for " + u.username);
+      return e;
+    }
+    d.upstream[d.nupstream++] = {header_jwt_, *d.token};
+  }
+  std::string storage;
+  d.cookie_view = without_cookies(req.cookie, own_cookies_, storage).value_or(req.cookie);
+  d.cookie_storage = std::move(storage);
+  d.dir = std::move(id.dir);  // what the views point into
   return d;
 }
 
@@ -231,6 +259,14 @@ Decision Gateway::portal(const Location &loc, const Request &req) const {
       d.headers.emplace_back("Content-Type", "application/x-pem-file");
       d.headers.emplace_back("Content-Disposition", "attachment; filename=\"edgeidp-signing.pem\"");
       d.body = cfg_->signing_key->cert_pem();
+      return d;
+    }
+  } else if (sub == "/jwks.json" && tokens_) {
+    if (get) {
+      d.status = 200;
+      d.headers.emplace_back("Content-Type", "application/jwk-set+json");
+      d.headers.emplace_back("Cache-Control", "max-age=300");
+      d.body = cfg_->portal.headers.jwt_signer->jwks();
       return d;
     }
   } else if (sub == "/sso") {

@@ -3,6 +3,7 @@
 // comes out; it knows nothing of sessions, forms or SAML.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,6 +20,7 @@
 #include "config/config.h"
 #include "directory/directory.h"
 #include "idp/issue.h"
+#include "portal/identity_token.h"
 #include "portal/revocations.h"
 #include "portal/session.h"
 #include "portal/session_cache.h"
@@ -62,8 +64,27 @@ struct Decision {
   int status = 0;  // 0: continue to the content (allowed)
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::vector<std::pair<std::string, std::string>> upstream;
-  std::string user, email, name, groups;
+  // status 0: the identity, for upstream headers and variables. The views
+  // point into 'dir' (the user's record) and into the Gateway (header
+  // names): a protected request copies no strings.
+  struct Header {
+    std::string_view name, value;
+  };
+  static constexpr std::size_t kMaxUpstream = 5;
+  std::array<Header, kMaxUpstream> upstream{};
+  std::size_t nupstream = 0;
+  std::string_view user, email, name, groups;
+  std::shared_ptr<const directory::Directory> dir;
+  std::shared_ptr<const std::string> token;  // the signed identity header's value
+  // status 0: the request's cookies without the gateway's own, for
+  // upstreams. It is cookie_storage when that is set (a view into it would
+  // not survive a move of the Decision), else cookie_view (into the
+  // request).
+  std::string_view cookie_view;
+  std::string cookie_storage;
+  std::string_view upstream_cookie() const {
+    return cookie_storage.empty() ? cookie_view : std::string_view(cookie_storage);
+  }
   int log_level = 0;  // syslog numbering; 0: nothing to log
   std::string log;
   std::unique_ptr<LoginTask> task;
@@ -129,6 +150,13 @@ class Gateway {
   mutable std::unique_ptr<WatchedFile<Revocations>> revocations_;
   // [headers] prefix + User, Email, Name, Groups: made once, sent often.
   std::string header_user_, header_email_, header_name_, header_groups_;
+  // [headers] jwt_key: prefix + "Jwt", and its tokens.
+  std::string header_jwt_;
+  std::unique_ptr<IdentityTokens> tokens_;
+  // The session cookie's name over http and over https ("__Host-").
+  std::string cookie_http_, cookie_https_;
+  // Every cookie the gateway sets: left out of the cookies for upstreams.
+  std::vector<std::string> own_cookies_;
   mutable SessionCache sessions_;
   CounterAdd counters_;
   // Without a shared store (edgeidp check, tests): per-process counters.

@@ -1,5 +1,7 @@
 #include "portal/http.h"
 
+#include <algorithm>
+
 namespace edgeidp::portal {
 namespace {
 
@@ -18,10 +20,15 @@ int hex(char c) {
   return -1;
 }
 
-std::string_view trim(std::string_view s) {
+std::string_view trim_front(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);
   }
+  return s;
+}
+
+std::string_view trim(std::string_view s) {
+  s = trim_front(s);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
     s.remove_suffix(1);
   }
@@ -58,6 +65,53 @@ std::optional<std::string_view> cookie_value(std::string_view header, std::strin
     header.remove_prefix(semi + 1);
   }
   return std::nullopt;
+}
+
+std::optional<std::string_view> without_cookies(std::string_view header,
+                                                const std::vector<std::string> &names,
+                                                std::string &storage) {
+  struct Piece {
+    std::size_t begin, end;
+  };
+  std::vector<Piece> kept;
+  bool dropped = false;
+  bool dropped_since_kept = false;
+  bool gap = false;  // a dropped cookie between two kept ones
+  std::size_t pos = 0;
+  while (pos <= header.size()) {
+    const std::size_t semi = std::min(header.find(';', pos), header.size());
+    std::string_view pair = header.substr(pos, semi - pos);
+    const std::size_t lead = pair.size() - trim_front(pair).size();
+    pair = trim(pair);
+    if (!pair.empty()) {
+      const std::string_view name = trim(pair.substr(0, pair.find('=')));
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        dropped = dropped_since_kept = true;
+      } else {
+        gap = gap || (dropped_since_kept && !kept.empty());
+        dropped_since_kept = false;
+        kept.push_back({pos + lead, pos + lead + pair.size()});
+      }
+    }
+    pos = semi + 1;
+  }
+  if (!dropped) {
+    return std::nullopt;
+  }
+  if (kept.empty()) {
+    return std::string_view();
+  }
+  if (!gap) {
+    return header.substr(kept.front().begin, kept.back().end - kept.front().begin);
+  }
+  storage.clear();
+  for (const Piece &p : kept) {
+    if (!storage.empty()) {
+      storage.append("; ");
+    }
+    storage.append(header.substr(p.begin, p.end - p.begin));
+  }
+  return std::string_view(storage);
 }
 
 std::optional<std::string> percent_decode(std::string_view in, bool plus) {

@@ -16,6 +16,16 @@ namespace edgeidp::portal {
 // Cookie header ("a=1; b=2"), or nullopt.
 std::optional<std::string_view> cookie_value(std::string_view header, std::string_view name);
 
+// without_cookies returns a Cookie header without the cookies called one
+// of 'names' (what upstreams get: they have no use for the gateway's own
+// cookies, and a compromised upstream must not be able to replay them), or
+// nullopt when none of them is there. The result is a view into 'header'
+// when the kept cookies are contiguous there (ours first or last: the
+// common case), else into 'storage'.
+std::optional<std::string_view> without_cookies(std::string_view header,
+                                                const std::vector<std::string> &names,
+                                                std::string &storage);
+
 // percent_decode decodes %XX (and '+' as space when 'plus'); nullopt on a
 // bad escape or a decoded NUL byte.
 std::optional<std::string> percent_decode(std::string_view in, bool plus);

@@ -53,19 +53,41 @@ std::string login_cookie_name(const config::SessionSettings &s, bool https) {
   return session_cookie_name(s, https) + "_login";
 }
 
+namespace {
+constexpr std::string_view kAadTag = "edgeidp/v1|";
+
+char lower(char c) {  // host names are case-insensitive
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
+}  // namespace
+
 std::string session_aad(std::string_view cookie_name, std::string_view host) {
-  constexpr std::string_view kTag = "edgeidp/v1|";
   std::string aad;
-  aad.reserve(kTag.size() + cookie_name.size() + 1 + host.size());
-  aad.append(kTag).append(cookie_name).append("|");
-  const std::size_t start = aad.size();
-  aad.append(host);
-  for (std::size_t i = start; i < aad.size(); ++i) {  // host names are case-insensitive
-    if (aad[i] >= 'A' && aad[i] <= 'Z') {
-      aad[i] = static_cast<char>(aad[i] + 32);
-    }
+  aad.reserve(kAadTag.size() + cookie_name.size() + 1 + host.size());
+  aad.append(kAadTag).append(cookie_name).append("|");
+  for (const char c : host) {
+    aad.push_back(lower(c));
   }
   return aad;
+}
+
+bool session_aad_matches(std::string_view aad, std::string_view cookie_name,
+                         std::string_view host) {
+  if (aad.size() != kAadTag.size() + cookie_name.size() + 1 + host.size() ||
+      aad.substr(0, kAadTag.size()) != kAadTag) {
+    return false;
+  }
+  aad.remove_prefix(kAadTag.size());
+  if (aad.substr(0, cookie_name.size()) != cookie_name || aad[cookie_name.size()] != '|') {
+    return false;
+  }
+  aad.remove_prefix(cookie_name.size() + 1);
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    if (aad[i] != lower(host[i])) {
+      return false;
+    }
+  }
+  return true;
 }
 
 std::string seal_session(const config::SessionSettings &s, const Session &session,

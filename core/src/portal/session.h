@@ -36,6 +36,9 @@ std::string login_cookie_name(const config::SessionSettings &s, bool https);
 // Associated data binding a sealed cookie to its purpose and host, so a
 // cookie from one vhost is refused by another using the same keys.
 std::string session_aad(std::string_view cookie_name, std::string_view host);
+// session_aad_matches is aad == session_aad(cookie_name, host), without
+// building the string (the per-request cache lookup).
+bool session_aad_matches(std::string_view aad, std::string_view cookie_name, std::string_view host);
 
 std::string seal_session(const config::SessionSettings &s, const Session &session,
                          std::string_view aad);

@@ -34,10 +34,13 @@ bool same(const std::string &a, std::string_view b) {
 
 }  // namespace
 
-std::optional<Session> SessionCache::find(std::string_view cookie, std::string_view aad) const {
+std::optional<Session> SessionCache::find(std::string_view cookie, std::string_view cookie_name,
+                                          std::string_view host) const {
   std::lock_guard<std::mutex> lock(mu_);
   const Entry &e = slots_[slot_of(cookie, kSlots)];
-  if (e.cookie.empty() || !same(e.cookie, cookie) || !same(e.aad, aad)) {
+  // The associated data is no secret: only the cookie needs constant time.
+  if (e.cookie.empty() || !same(e.cookie, cookie) ||
+      !session_aad_matches(e.aad, cookie_name, host)) {
     return std::nullopt;
   }
   return e.session;

@@ -20,7 +20,10 @@ namespace edgeidp::portal {
 
 class SessionCache {
  public:
-  std::optional<Session> find(std::string_view cookie, std::string_view aad) const;
+  // find: the session of a cookie opened before with the associated data
+  // session_aad(cookie_name, host).
+  std::optional<Session> find(std::string_view cookie, std::string_view cookie_name,
+                              std::string_view host) const;
   void put(std::string_view cookie, std::string_view aad, const Session &session);
 
  private:
