@@ -13,11 +13,10 @@ EDGEIDP_SERVER=apache picks it in servers.make_server().
 """
 import os
 import signal
-import subprocess
 import time
 
 import servers
-from servers import BUILD_ROOT, Server, ServerError, free_port
+from servers import BUILD_ROOT, Server, ServerError
 
 # under a sanitizer build, an exec wrapper that preloads the runtimes (servers.py)
 APACHE = servers._sanitizer_wrapper(os.environ.get("EDGEIDP_APACHE", "/usr/sbin/apache2"))
@@ -50,6 +49,8 @@ class ApacheServer(Server):
     """/usr/sbin/apache2 -d DIR -f DIR/httpd.conf -DFOREGROUND with
     LoadModule of the built module; event MPM, two children."""
     name = "apache"
+    stop_timeout = 15
+    test_conf_name = "httpd-test.conf"
 
     def __init__(self, setup, upstream_url, module=None, extra_http="", extra_server="",
                  threads_per_child=16):
@@ -142,25 +143,18 @@ DocumentRoot {d}/htdocs
 {site_text}
 """
 
-    def write_config(self):
-        with open(self.conf, "w", encoding="utf-8") as f:
-            f.write(self.config_text())
+    def _command(self):
+        return [APACHE, "-d", self.dir, "-f", self.conf, "-DFOREGROUND"]
 
-    def _start_process(self):
-        self.write_config()
-        if os.path.exists(self.error_log_path):
-            os.rename(self.error_log_path, self.error_log_path + f".{time.time():.0f}")
-        err = open(os.path.join(self.dir, "stderr.log"), "w", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            [APACHE, "-d", self.dir, "-f", self.conf, "-DFOREGROUND"],
-            stdout=err, stderr=subprocess.STDOUT, start_new_session=True,
-            env=_apache_env())
-        err.close()
-        try:
-            self._wait_listening()
-            self._wait_log("resuming normal operations", 1)
-        except ServerError as e:
-            raise ServerError(str(e) + self._output()) from None
+    def _test_command(self, path):
+        return [APACHE, "-t", "-d", self.dir, "-f", path]
+
+    def _env(self):
+        return _apache_env()
+
+    def _wait_ready(self):
+        self._wait_listening()
+        self._wait_log("resuming normal operations", 1)
 
     def _wait_log(self, text, count, timeout=15):
         deadline = time.monotonic() + timeout
@@ -173,23 +167,13 @@ DocumentRoot {d}/htdocs
             time.sleep(0.05)
         raise ServerError(f"apache: no {text!r} in the error log:\n{self.error_log()}")
 
-    def _stop_process(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            # SIGTERM: the parent stops its children and exits
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        # children that outlived the parent (they are in its process group)
+    def _kill_leftovers(self):
+        # SIGTERM made the parent stop its children and exit; children that
+        # outlived it are still in its process group
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self.proc = None
 
     def _reload_process(self):
         before = self.error_log().count("resuming normal operations")
@@ -201,21 +185,6 @@ DocumentRoot {d}/htdocs
             self._wait_log("resuming normal operations", before + 1)
         except ServerError as e:
             raise ServerError("apache did not reload:\n" + str(e)) from None
-        time.sleep(0.3)
-        if self.proc.poll() is not None:
-            raise ServerError("apache exited on reload:\n" + self.error_log())
-
-    def check_config(self, edgeidp_config=None, extra_http=None, site=True, text=None):
-        """apache2 -t on a config like the running one; returns (ok, output)."""
-        path = os.path.join(self.dir, "httpd-test.conf")
-        if self.port is None:
-            self.port = free_port()
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text if text is not None else
-                    self.config_text(edgeidp_config, extra_http, site))
-        p = subprocess.run([APACHE, "-t", "-d", self.dir, "-f", path],
-                           capture_output=True, text=True, timeout=60, env=_apache_env())
-        return p.returncode == 0, p.stdout + p.stderr
 
 
 def _apache_env():

@@ -139,9 +139,19 @@ class ServerError(Exception):
 
 
 class Server:
-    """The interface the scenarios use. Subclasses implement _config_text,
-    _start_process, _stop_process, _reload_process and check_config."""
+    """The interface the scenarios use, and the start, stop and config test
+    procedures every server shares: a process of its own (a process group
+    leader, in the foreground) with stdout and stderr in DIR/stderr.log and
+    a fresh error log per start, stopped with SIGTERM (SIGKILL to the group
+    after stop_timeout seconds).
+
+    Subclasses set name, conf (the config file), stop_timeout and
+    test_conf_name, and implement config_text(edgeidp_config, extra_http,
+    site), _command(), _test_command(path) and _reload_process(); they may
+    override _prepare_dirs(), _env(), _wait_ready() and _kill_leftovers()."""
     name = "server"
+    stop_timeout = 10            # seconds from SIGTERM to SIGKILL
+    test_conf_name = "test.conf"  # check_config's file, in DIR
 
     def __init__(self, setup, upstream_url):
         self.setup = setup
@@ -206,6 +216,10 @@ class Server:
         """Re-reads the configuration (edgeidp.toml included); returns when
         the new configuration serves requests."""
         self._reload_process()
+        # the old workers finish their requests; give the new ones a moment
+        time.sleep(0.3)
+        if self.proc.poll() is not None:
+            raise ServerError(f"{self.name} exited on reload:\n" + self.error_log())
 
     def cleanup(self):
         self.stop()
@@ -214,9 +228,84 @@ class Server:
             return
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def check_config(self, edgeidp_config=None, extra_http=""):
-        """Runs the server's config test; returns (ok, output)."""
+    def check_config(self, edgeidp_config=None, extra_http=None, site=True, text=None):
+        """Runs the server's config test (nginx -t, apache2 -t) on a config
+        like the running one, or on text; returns (ok, output)."""
+        path = os.path.join(self.dir, self.test_conf_name)
+        if self.port is None:
+            self.port = free_port()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text if text is not None else
+                    self.config_text(edgeidp_config, extra_http, site))
+        p = subprocess.run(self._test_command(path), capture_output=True, text=True,
+                           timeout=60, env=self._env())
+        return p.returncode == 0, p.stdout + p.stderr
+
+    def config_text(self, edgeidp_config=None, extra_http=None, site=True):
         raise NotImplementedError
+
+    def write_config(self):
+        with open(self.conf, "w", encoding="utf-8") as f:
+            f.write(self.config_text())
+
+    # -- what subclasses supply -----------------------------------------
+    def _command(self):
+        """The argv that runs the server in the foreground on self.conf."""
+        raise NotImplementedError
+
+    def _test_command(self, path):
+        """The argv of the config test of the file path."""
+        raise NotImplementedError
+
+    def _reload_process(self):
+        """Signals the server to re-read its configuration and waits until
+        it did (reload() then checks that it still runs)."""
+        raise NotImplementedError
+
+    def _prepare_dirs(self):
+        """Folders the server needs before each start."""
+
+    def _env(self):
+        """The environment of the server and its config test (None: ours)."""
+        return None
+
+    def _wait_ready(self):
+        """Returns when the started server serves requests."""
+        self._wait_listening()
+
+    def _kill_leftovers(self):
+        """After the server process ended: processes it left behind."""
+
+    # -- start and stop ---------------------------------------------------
+    def _start_process(self):
+        self.write_config()
+        self._prepare_dirs()
+        # a fresh error log per start, so a failed attempt does not linger
+        if os.path.exists(self.error_log_path):
+            os.rename(self.error_log_path, self.error_log_path + f".{time.time():.0f}")
+        err = open(os.path.join(self.dir, "stderr.log"), "w", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            self._command(), stdout=err, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self._env())
+        err.close()
+        try:
+            self._wait_ready()
+        except ServerError as e:
+            raise ServerError(str(e) + self._output()) from None
+
+    def _stop_process(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                # the server is a process group leader (start_new_session)
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._kill_leftovers()
+        self.proc = None
 
     # -- helpers --------------------------------------------------------
     def _wait_listening(self, timeout=15):
@@ -244,6 +333,7 @@ class NginxServer(Server):
     """/usr/sbin/nginx -p DIR -c DIR/nginx.conf -g 'daemon off;' with
     load_module of the built module; one master, two workers."""
     name = "nginx"
+    test_conf_name = "nginx-test.conf"
 
     def __init__(self, setup, upstream_url, module=None, extra_http="", extra_server=""):
         super().__init__(setup, upstream_url)
@@ -310,39 +400,15 @@ http {{
 }}
 """
 
-    def write_config(self):
-        with open(self.conf, "w", encoding="utf-8") as f:
-            f.write(self.config_text())
-
-    def _start_process(self):
-        self.write_config()
+    def _prepare_dirs(self):
         for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             os.makedirs(os.path.join(self.dir, f"tmp_{k}"), exist_ok=True)
-        # a fresh error log per start, so a failed attempt does not linger
-        if os.path.exists(self.error_log_path):
-            os.rename(self.error_log_path, self.error_log_path + f".{time.time():.0f}")
-        err = open(os.path.join(self.dir, "stderr.log"), "w", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            [NGINX, "-p", self.dir + "/", "-c", self.conf, "-g", "daemon off;"],
-            stdout=err, stderr=subprocess.STDOUT, start_new_session=True)
-        err.close()
-        try:
-            self._wait_listening()
-        except ServerError as e:
-            raise ServerError(str(e) + self._output()) from None
 
-    def _stop_process(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                # nginx is a process group leader here (start_new_session)
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self.proc = None
+    def _command(self):
+        return [NGINX, "-p", self.dir + "/", "-c", self.conf, "-g", "daemon off;"]
+
+    def _test_command(self, path):
+        return [NGINX, "-t", "-p", self.dir + "/", "-c", path]
 
     def _reload_process(self):
         log = self.error_log()
@@ -359,21 +425,6 @@ http {{
             time.sleep(0.05)
         else:
             raise ServerError("nginx did not reload:\n" + self.error_log())
-        # the old workers finish their requests; give the new ones a moment
-        time.sleep(0.3)
-        if self.proc.poll() is not None:
-            raise ServerError("nginx exited on reload:\n" + self.error_log())
-
-    def check_config(self, edgeidp_config=None, extra_http=None, site=True, text=None):
-        path = os.path.join(self.dir, "nginx-test.conf")
-        if self.port is None:
-            self.port = free_port()
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text if text is not None else
-                    self.config_text(edgeidp_config, extra_http, site))
-        p = subprocess.run([NGINX, "-t", "-p", self.dir + "/", "-c", path],
-                           capture_output=True, text=True, timeout=60)
-        return p.returncode == 0, p.stdout + p.stderr
 
 
 SERVERS = {"nginx": NginxServer}

@@ -19,14 +19,12 @@ import requests  # noqa: E402
 
 import tap  # noqa: E402
 from apache_server import APACHE, APACHE_MODULE, ApacheServer  # noqa: E402
-from echo_upstream import EchoUpstream  # noqa: E402
-from fixture import DEMO_PASSWORDS, make_setup  # noqa: E402
+from fixture import edgeidp, make_setup  # noqa: E402
+from jwt_check import check_token  # noqa: E402
+from portal_client import (COOKIE, IDP, PORTAL, ROLE, get, logged_in, login,  # noqa: E402
+                           login_form, post_login, require_module, start_gateway, stop_all)
 from saml_check import onelogin_validate  # noqa: E402
 
-IDP = "https://sso.example.com/edgeidp"
-ROLE = "https://aws.amazon.com/SAML/Attributes/Role"
-COOKIE = "edgeidp"
-PORTAL = "/edgeidp"
 SOURCE_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 CGI = """#!/bin/sh
@@ -39,7 +37,8 @@ UP = None
 SRV = None
 
 
-def extra_server(d):
+def extra_server(srv):
+    d, upstream = srv.dir, srv.upstream_url
     return f"""
 ScriptAlias /cgi/ {d}/cgi-bin/
 ScriptAlias /opencgi/ {d}/cgi-bin/
@@ -56,7 +55,16 @@ ScriptAlias /opencgi/ {d}/cgi-bin/
         Require edgeidp-group aws-admins
         Require user bob
     </RequireAny>
-    ProxyPass {UP.url}/any/
+    ProxyPass {upstream}/any/
+</Location>
+
+# the client's cookies without edgeidp's own (docs/apache.md)
+<Location /nocookie/>
+    AuthType EdgeIdP
+    Require valid-user
+    RequestHeader unset Cookie
+    RequestHeader set Cookie "%{{EDGEIDP_COOKIE}}e" env=EDGEIDP_COOKIE
+    ProxyPass {upstream}/nocookie/
 </Location>
 
 # and all of them
@@ -67,71 +75,41 @@ ScriptAlias /opencgi/ {d}/cgi-bin/
         Require edgeidp-group staff
         Require not user carol
     </RequireAll>
-    ProxyPass {UP.url}/all/
+    ProxyPass {upstream}/all/
 </Location>
 """
 
 
-def setup_module():
-    global S, UP, SRV
-    if not os.path.exists(APACHE_MODULE):
-        raise AssertionError(f"module not built: {APACHE_MODULE}")
-    S = make_setup()
-    UP = EchoUpstream().start()
-    # two threads per child: concurrent logins must use more than one child
-    SRV = ApacheServer(S, UP.url, extra_http="LogLevel info edgeidp:debug\n",
-                       threads_per_child=2)
-    SRV.extra_server = extra_server(SRV.dir)
-    script = os.path.join(SRV.dir, "cgi-bin", "env.cgi")
+def add_cgi_and_authz_locations(srv):
+    srv.extra_server = extra_server(srv)
+    script = os.path.join(srv.dir, "cgi-bin", "env.cgi")
     with open(script, "w", encoding="ascii") as f:
         f.write(CGI)
     os.chmod(script, 0o755)
-    SRV.start()
+
+
+def setup_module():
+    global S, UP, SRV
+    require_module("apache")
+    S = make_setup()
+    # the signed identity header too ([headers] jwt_key)
+    p = edgeidp("keygen", "--identity-key", os.path.join(S.dir, "keys", "identity.pem"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    S.edit_config('prefix = "X-Remote-"', 'prefix = "X-Remote-"\njwt_key = "keys/identity.pem"')
+    # two threads per child: concurrent logins must use more than one child;
+    # a fresh connection per login POST, so the children share the work
+    UP, SRV = start_gateway(
+        S, make=lambda setup, upstream_url: ApacheServer(
+            setup, upstream_url, extra_http="LogLevel info edgeidp:debug\n",
+            threads_per_child=2),
+        prepare=add_cgi_and_authz_locations, fresh_connection_logins=True)
 
 
 def teardown_module():
-    if SRV:
-        SRV.cleanup()
-    if UP:
-        UP.stop()
-    if S:
-        S.cleanup()
+    stop_all(SRV, UP, S)
 
 
-# -- helpers --------------------------------------------------------------------
-
-def get(sess, path, **kw):
-    kw.setdefault("allow_redirects", False)
-    kw.setdefault("timeout", 30)
-    return sess.get(SRV.url(path), **kw)
-
-
-def login_form():
-    sess = requests.Session()
-    form = get(sess, PORTAL + "/login")
-    assert form.status_code == 200, (form.status_code, form.text[:500])
-    m = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert m, form.text[:2000]
-    return sess, {"csrf": html.unescape(m.group(1))}
-
-
-def login(user, password=None):
-    sess, data = login_form()
-    data.update(username=user,
-                password=DEMO_PASSWORDS.get(user, "x") if password is None else password)
-    # a fresh connection per POST, so the children share the work
-    r = requests.post(SRV.url(PORTAL + "/login"), data=data, allow_redirects=False,
-                      timeout=60, cookies=sess.cookies, headers={"Connection": "close"})
-    sess.cookies.update(r.cookies)
-    return sess, r
-
-
-def logged_in(user):
-    sess, r = login(user)
-    assert r.status_code == 302, (r.status_code, r.text[:500])
-    assert COOKIE in sess.cookies, sess.cookies
-    return sess
-
+# -- helpers (get, login_form, login, logged_in: portal_client.py) -----------------
 
 def cgi_env(r):
     assert r.status_code == 200, (r.status_code, r.text[:500])
@@ -214,11 +192,17 @@ def test_login_through_the_portal():
 def test_protected_backend_gets_identity_and_spoofs_are_stripped():
     sess = logged_in("alice")
     spoofs = {"X-Remote-User": "mallory", "X_Remote_User": "mallory",
-              "x-remote-groups": "aws-admins", "X-REMOTE-EMAIL": "m@evil"}
+              "x-remote-groups": "aws-admins", "X-REMOTE-EMAIL": "m@evil",
+              "X-Remote-Jwt": "forged.token.here"}
     r = get(sess, "/app/x", headers=spoofs)
     assert r.status_code == 200, r.status_code
     got = [(k.lower().replace("_", "-"), v) for k, v in r.json()["headers"]]
     ident = [kv for kv in got if kv[0].startswith("x-remote-")]
+    jwt = [v for k, v in ident if k == "x-remote-jwt"]
+    assert len(jwt) == 1, ident
+    claims = check_token(jwt[0], SRV.url(PORTAL + "/jwks.json"))
+    assert (claims["sub"], claims["aud"]) == ("alice", "127.0.0.1"), claims
+    ident.remove(("x-remote-jwt", jwt[0]))
     assert sorted(ident) == sorted([
         ("x-remote-user", "alice"), ("x-remote-email", "alice@example.com"),
         ("x-remote-name", "Alice Example"),
@@ -261,11 +245,28 @@ def test_remote_user_and_edgeidp_variables_reach_a_cgi():
     assert env.get("EDGEIDP_NAME") == "Alice Example", env
     assert env.get("EDGEIDP_GROUPS") == "aws-admins,aws-readonly,staff", env
     assert env.get("HTTP_X_REMOTE_USER") == "alice", env
+    assert "EDGEIDP_COOKIE" not in env, env   # only edgeidp's own cookie was sent
     # the same script outside AuthType EdgeIdP: nothing, spoofs removed
     env = cgi_env(get(requests.Session(), "/opencgi/env.cgi",
                       headers={"X-Remote-User": "mallory"}))
     assert "REMOTE_USER" not in env and "EDGEIDP_USER" not in env, env
     assert "HTTP_X_REMOTE_USER" not in env, env
+
+
+def test_edgeidp_cookie_keeps_the_session_cookie_from_backends():
+    sess = logged_in("alice")
+    own = f"{COOKIE}={sess.cookies[COOKIE]}"
+    r = get(sess, "/nocookie/", headers={"Cookie": f"theme=dark; {own}; lang=en"})
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    cookies = [v for k, v in r.json()["headers"] if k.lower() == "cookie"]
+    assert cookies == ["theme=dark; lang=en"], cookies
+    r = get(sess, "/nocookie/")
+    assert r.status_code == 200, r.status_code
+    assert not [v for k, v in r.json()["headers"] if k.lower() == "cookie"], r.json()
+    # without the recipe the backend gets the Cookie header as sent
+    r = get(sess, "/app/")
+    sent = [v for k, v in r.json()["headers"] if k.lower() == "cookie"]
+    assert len(sent) == 1 and own in sent[0].split("; "), sent
 
 
 def test_saml_app_page_validates_with_a_strict_sp():
@@ -292,11 +293,8 @@ def test_failed_login_limit_is_shared_across_children():
     statuses = [None] * 5
 
     def post(i):
-        sess, data = forms[i]
-        data.update(username=user, password="wrong")
-        r = requests.post(SRV.url(PORTAL + "/login"), data=data, allow_redirects=False,
-                          timeout=60, cookies=sess.cookies, headers={"Connection": "close"})
-        statuses[i] = r.status_code
+        sess, token = forms[i]
+        statuses[i] = post_login(sess, token, user, "wrong").status_code
 
     # five at once: with two worker threads per child, more than one child
     # answers them

@@ -16,11 +16,9 @@ missing or changed (never `npx playwright install`: the browser is Debian's
 /usr/bin/chromium, from conf/install-deps). Screenshots of the login,
 launcher and SAML pages are saved in BUILD/test-output/browser-SERVER/.
 """
-import html
 import http.server
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -28,17 +26,13 @@ import threading
 from urllib.parse import parse_qs
 
 sys.path.insert(0, os.path.dirname(__file__))
-import requests  # noqa: E402
 
 import tap  # noqa: E402
-from echo_upstream import EchoUpstream  # noqa: E402
 from fixture import DEMO_PASSWORDS, make_setup  # noqa: E402
+from portal_client import IDP, ROLE, login, require_module, start_gateway, stop_all  # noqa: E402
 from saml_check import onelogin_validate  # noqa: E402
-from servers import BUILD_ROOT, NGINX_MODULE, SOURCE_ROOT, make_server  # noqa: E402
-import apache_server  # noqa: E402,F401  (EDGEIDP_SERVER=apache works too)
+from servers import BUILD_ROOT, SOURCE_ROOT  # noqa: E402
 
-IDP = "https://sso.example.com/edgeidp"
-ROLE = "https://aws.amazon.com/SAML/Attributes/Role"
 RELAY = "https://console.aws.amazon.com/ec2/home"
 CHROMIUM = os.environ.get("EDGEIDP_CHROMIUM", "/usr/bin/chromium")
 PACKAGE_DIR = os.path.join(SOURCE_ROOT, "tests", "browser")
@@ -119,8 +113,7 @@ def setup_module():
     global S, UP, SRV, ACS
     assert os.path.exists(CHROMIUM), f"{CHROMIUM} missing: run conf/install-deps (as root)"
     assert shutil.which("node"), "node not found: run conf/install-deps (as root)"
-    if os.environ.get("EDGEIDP_SERVER", "nginx") == "nginx":
-        assert os.path.exists(NGINX_MODULE), f"module not built: {NGINX_MODULE}"
+    require_module()
     setup_module.modules = install_playwright_core()
     os.makedirs(OUT_DIR, exist_ok=True)
     ACS = StandInAcs()
@@ -129,20 +122,11 @@ def setup_module():
     S.edit_config('preset = "aws-iam"',
                   f'preset = "generic"\nacs = "{ACS.url}"\n'
                   f'audience = "urn:amazon:webservices"\nrelay_state = "{RELAY}"')
-    UP = EchoUpstream().start()
-    SRV = make_server(S, UP.url)
-    SRV.start()
+    UP, SRV = start_gateway(S)
 
 
 def teardown_module():
-    if SRV:
-        SRV.cleanup()
-    if UP:
-        UP.stop()
-    if ACS:
-        ACS.stop()
-    if S:
-        S.cleanup()
+    stop_all(SRV, UP, ACS, S)
 
 
 def run_flow(user, javascript=True):
@@ -220,13 +204,8 @@ def test_without_javascript_the_fallback_button_posts():
 
 
 def test_a_user_without_an_aws_role_sees_no_aws_link():
-    sess = requests.Session()
     # carol may sign in but has no AWS role: the launcher has no AWS link
-    r = sess.get(SRV.url("/edgeidp/login"), timeout=30)
-    csrf = html.unescape(re.search(r'name="csrf" value="([^"]+)"', r.text).group(1))
-    r = sess.post(SRV.url("/edgeidp/login"), data={
-        "csrf": csrf, "username": "carol", "password": DEMO_PASSWORDS["carol"]},
-        allow_redirects=False, timeout=60)
+    sess, r = login("carol")
     assert r.status_code == 302, r.status_code
     page = sess.get(SRV.url("/edgeidp/"), timeout=30).text
     assert "AWS console" not in page, page[:2000]

@@ -24,13 +24,9 @@ import requests  # noqa: E402
 import tap  # noqa: E402
 from echo_upstream import EchoUpstream  # noqa: E402
 from fixture import DEMO_PASSWORDS, edgeidp, make_setup  # noqa: E402
+from portal_client import COOKIE, IDP, ROLE, csrf_of, stop_all  # noqa: E402
 from saml_check import onelogin_validate  # noqa: E402
 from servers import make_server  # noqa: E402
-import apache_server  # noqa: E402,F401  (registers "apache")
-
-IDP = "https://sso.example.com/edgeidp"
-ROLE = "https://aws.amazon.com/SAML/Attributes/Role"
-COOKIE = "edgeidp"
 
 S = None
 UP = None
@@ -50,13 +46,7 @@ def setup_module():
 
 
 def teardown_module():
-    for srv in (NGX, APA):
-        if srv:
-            srv.cleanup()
-    if UP:
-        UP.stop()
-    if S:
-        S.cleanup()
+    stop_all(NGX, APA, UP, S)
 
 
 def login(srv, user):
@@ -64,9 +54,9 @@ def login(srv, user):
     sess = requests.Session()
     form = sess.get(srv.url("/edgeidp/login"), timeout=30)
     assert form.status_code == 200, (srv.name, form.status_code)
-    csrf = html.unescape(re.search(r'name="csrf" value="([^"]+)"', form.text).group(1))
     r = sess.post(srv.url("/edgeidp/login"), allow_redirects=False, timeout=60,
-                  data={"csrf": csrf, "username": user, "password": DEMO_PASSWORDS[user]})
+                  data={"csrf": csrf_of(form.text), "username": user,
+                        "password": DEMO_PASSWORDS[user]})
     assert r.status_code == 302, (srv.name, r.status_code, r.text[:300])
     value = sess.cookies.get(COOKIE)
     assert value, (srv.name, r.headers)

@@ -26,16 +26,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import requests  # noqa: E402
 
 import tap  # noqa: E402
-from echo_upstream import EchoUpstream  # noqa: E402
 from fixture import DEMO_PASSWORDS, edgeidp, make_setup  # noqa: E402
+from portal_client import (COOKIE, IDP, PORTAL, ROLE, csrf_of, get, logged_in,  # noqa: E402
+                           login, require_module, start_gateway, stop_all)
 from saml_check import onelogin_validate  # noqa: E402
-from servers import NGINX, NGINX_MODULE, make_server  # noqa: E402
-import apache_server  # noqa: E402,F401  (Apache: registers EDGEIDP_SERVER=apache)
-
-IDP = "https://sso.example.com/edgeidp"
-ROLE = "https://aws.amazon.com/SAML/Attributes/Role"
-COOKIE = "edgeidp"
-PORTAL = "/edgeidp"
+from servers import NGINX_MODULE  # noqa: E402
 
 S = None         # fixture.Setup
 UP = None        # EchoUpstream
@@ -44,57 +39,16 @@ SRV = None       # servers.Server
 
 def setup_module():
     global S, UP, SRV
-    if not os.path.exists(NGINX_MODULE) and os.environ.get("EDGEIDP_SERVER", "nginx") == "nginx":
-        raise AssertionError(f"module not built: {NGINX_MODULE}")
+    require_module()
     S = make_setup()
-    UP = EchoUpstream().start()
-    SRV = make_server(S, UP.url)
-    SRV.start()
+    UP, SRV = start_gateway(S)
 
 
 def teardown_module():
-    if SRV:
-        SRV.cleanup()
-    if UP:
-        UP.stop()
-    if S:
-        S.cleanup()
+    stop_all(SRV, UP, S)
 
 
-# -- helpers --------------------------------------------------------------
-
-def get(sess, path, **kw):
-    kw.setdefault("allow_redirects", False)
-    kw.setdefault("timeout", 30)
-    return sess.get(SRV.url(path), **kw)
-
-
-def csrf_of(page):
-    m = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert m, "no csrf field in the login page:\n" + page[:2000]
-    return html.unescape(m.group(1))
-
-
-def login(user, password=None, return_to=None, sess=None):
-    """Fetches the login form (with return_to) and posts it. Returns
-    (session, response to the POST)."""
-    sess = sess or requests.Session()
-    path = PORTAL + "/login"
-    params = {"return_to": return_to} if return_to is not None else None
-    form = get(sess, path, params=params)
-    assert form.status_code == 200, (form.status_code, form.text[:500])
-    data = {"csrf": csrf_of(form.text), "username": user,
-            "password": DEMO_PASSWORDS.get(user, "x") if password is None else password}
-    r = sess.post(SRV.url(path), data=data, allow_redirects=False, timeout=60)
-    return sess, r
-
-
-def logged_in(user):
-    sess, r = login(user)
-    assert r.status_code == 302, (r.status_code, r.text[:500])
-    assert COOKIE in sess.cookies, sess.cookies
-    return sess
-
+# -- helpers (get, csrf_of, login, logged_in: portal_client.py) ---------------
 
 def echoed(r):
     assert r.status_code == 200, (r.status_code, r.text[:500])

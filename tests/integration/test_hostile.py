@@ -20,7 +20,6 @@ well-formed request is sent only as a control, so the refusals mean
 something.
 """
 import base64
-import html
 import os
 import re
 import secrets
@@ -38,16 +37,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 import requests  # noqa: E402
 
 import tap  # noqa: E402
-from echo_upstream import EchoUpstream  # noqa: E402
 from fixture import DEMO_PASSWORDS, EDGEIDP, SOURCE_ROOT, make_setup  # noqa: E402
+from portal_client import (COOKIE, IDP, PORTAL, get, logged_in, login, login_form,  # noqa: E402
+                           require_module, start_gateway, stop_all)
 from scim_server import ScimServer  # noqa: E402
-from servers import NGINX_MODULE, make_server  # noqa: E402
-import apache_server  # noqa: E402,F401  (registers EDGEIDP_SERVER=apache)
 
-IDP = "https://sso.example.com/edgeidp"
 SSO_URL = IDP + "/sso"
-COOKIE = "edgeidp"
-PORTAL = "/edgeidp"
 AWS_METADATA = os.path.join(SOURCE_ROOT, "tests", "data", "aws-identity-center-sp-metadata.xml")
 AWS_SP = "https://eu-central-1.signin.aws.amazon.com/platform/saml/d-99677451d0"
 AWS_ACS = ("https://eu-central-1.signin.aws.amazon.com/platform/saml/acs/"
@@ -106,8 +101,7 @@ def _openssl_key(d, name):
 
 def setup_module():
     global S, UP, SRV, SP_KEY, EVIL_KEY
-    if not os.path.exists(NGINX_MODULE) and os.environ.get("EDGEIDP_SERVER", "nginx") == "nginx":
-        raise AssertionError(f"module not built: {NGINX_MODULE}")
+    require_module()
     S = make_setup()
     shutil.copy(AWS_METADATA, os.path.join(S.dir, "aws-sso-metadata.xml"))
     SP_KEY, cert = _openssl_key(S.dir, "sp")
@@ -116,54 +110,14 @@ def setup_module():
         f.write(SIGNED_METADATA.format(sp=SIGNED_SP, acs=SIGNED_ACS, cert=cert))
     with open(S.config, "a", encoding="utf-8") as f:
         f.write(APPS)
-    UP = EchoUpstream().start()
-    SRV = make_server(S, UP.url)
-    SRV.start()
+    UP, SRV = start_gateway(S)
 
 
 def teardown_module():
-    if SRV:
-        SRV.cleanup()
-    if UP:
-        UP.stop()
-    if S:
-        S.cleanup()
+    stop_all(SRV, UP, S)
 
 
-# -- helpers ------------------------------------------------------------------
-
-def get(sess, path, **kw):
-    kw.setdefault("allow_redirects", False)
-    kw.setdefault("timeout", 30)
-    return sess.get(SRV.url(path), **kw)
-
-
-def csrf_of(page):
-    m = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert m, "no csrf field in the login page:\n" + page[:2000]
-    return html.unescape(m.group(1))
-
-
-def login_form(return_to=None, sess=None):
-    sess = sess or requests.Session()
-    params = {"return_to": return_to} if return_to is not None else None
-    form = get(sess, PORTAL + "/login", params=params)
-    assert form.status_code == 200, (form.status_code, form.text[:300])
-    return sess, csrf_of(form.text)
-
-
-def login(user, return_to=None, sess=None):
-    sess, token = login_form(return_to, sess)
-    r = sess.post(SRV.url(PORTAL + "/login"), allow_redirects=False, timeout=60,
-                  data={"csrf": token, "username": user, "password": DEMO_PASSWORDS[user]})
-    return sess, r
-
-
-def logged_in(user):
-    sess, r = login(user)
-    assert r.status_code == 302 and COOKIE in sess.cookies, (r.status_code, r.text[:300])
-    return sess
-
+# -- helpers (get, login_form, login, logged_in: portal_client.py) ---------------
 
 def raw(data, timeout=30):
     """Sends bytes as one request on a fresh connection; returns

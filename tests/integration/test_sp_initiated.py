@@ -22,15 +22,12 @@ from onelogin.saml2.settings import OneLogin_Saml2_Settings  # noqa: E402
 from onelogin.saml2.utils import OneLogin_Saml2_Utils  # noqa: E402
 
 import tap  # noqa: E402
-from echo_upstream import EchoUpstream  # noqa: E402
-from fixture import DEMO_PASSWORDS, make_setup  # noqa: E402
+from fixture import make_setup  # noqa: E402
+from portal_client import (IDP, PORTAL, get_url, login_form, post_login,  # noqa: E402
+                           require_module, start_gateway, stop_all)
 from saml_check import onelogin_validate  # noqa: E402
-from servers import make_server  # noqa: E402
-import apache_server  # noqa: E402,F401  (registers EDGEIDP_SERVER=apache)
 
-IDP = "https://sso.example.com/edgeidp"
 SSO_URL = IDP + "/sso"          # what the IdP metadata advertises
-PORTAL = "/edgeidp"
 SP = "https://sp.example.test/metadata"
 ACS = "https://sp.example.test/acs"
 SIGNED_SP = "https://signed-sp.example.test/metadata"
@@ -79,6 +76,7 @@ def make_sp_keys(d):
 
 def setup_module():
     global S, UP, SRV, SP_KEY, SP_CERT
+    require_module()
     S = make_setup()
     SP_KEY, SP_CERT = make_sp_keys(S.dir)
     for name, settings in (("sp-metadata.xml", sp_settings(SP, ACS)),
@@ -104,21 +102,14 @@ sp_metadata = "signed-sp-metadata.xml"
 name_id_format = "email"
 name_id = "{user.email}"
 """)
-    UP = EchoUpstream().start()
-    SRV = make_server(S, UP.url)
-    SRV.start()
+    UP, SRV = start_gateway(S)
 
 
 def teardown_module():
-    if SRV:
-        SRV.cleanup()
-    if UP:
-        UP.stop()
-    if S:
-        S.cleanup()
+    stop_all(SRV, UP, S)
 
 
-# -- helpers --------------------------------------------------------------
+# -- helpers (get_url, login_form, post_login: portal_client.py) -------------
 
 def local(url):
     """The IdP URL as advertised, sent to the test server instead."""
@@ -127,21 +118,11 @@ def local(url):
     return SRV.url(parts.path.replace("/edgeidp", PORTAL, 1) + ("?" + parts.query if parts.query else ""))
 
 
-def get(sess, url, **kw):
-    kw.setdefault("allow_redirects", False)
-    kw.setdefault("timeout", 30)
-    return sess.get(url, **kw)
-
-
 def login_via_form(sess, location, user="alice"):
     """Follows a redirect to the login form, logs in, returns the response
     of the POST (a redirect back to where the flow continues)."""
-    form = get(sess, SRV.url(location))
-    assert form.status_code == 200, (form.status_code, form.text[:300])
-    csrf = html.unescape(re.search(r'name="csrf" value="([^"]+)"', form.text).group(1))
-    return sess.post(SRV.url(PORTAL + "/login"),
-                     data={"csrf": csrf, "username": user, "password": DEMO_PASSWORDS[user]},
-                     allow_redirects=False, timeout=60)
+    _, token = login_form(sess=sess, path=location)
+    return post_login(sess, token, user)
 
 
 def auto_post(page):
@@ -163,15 +144,15 @@ def redirect_request(settings, relay_state="relay-123", force_authn=False):
 
 
 def run_flow(sess, url, user="alice", expect_login=True):
-    r = get(sess, local(url))
+    r = get_url(sess, local(url))
     assert r.status_code == 302, (r.status_code, r.text[:500])
     assert r.headers["Location"].endswith("/sso/continue"), r.headers
-    r = get(sess, SRV.url(r.headers["Location"]))
+    r = get_url(sess, SRV.url(r.headers["Location"]))
     if expect_login:
         assert r.status_code == 302 and "/login?return_to=" in r.headers["Location"], r.headers
         r = login_via_form(sess, r.headers["Location"], user)
         assert r.status_code == 302, (r.status_code, r.text[:300])
-        r = get(sess, SRV.url(r.headers["Location"]))
+        r = get_url(sess, SRV.url(r.headers["Location"]))
     return auto_post(r)
 
 
@@ -231,9 +212,9 @@ def test_post_binding_full_flow():
                   data={"SAMLRequest": req.get_request(deflate=False), "RelayState": "post-relay"},
                   allow_redirects=False, timeout=30)
     assert r.status_code == 302 and r.headers["Location"].endswith("/sso/continue"), r.text[:300]
-    r = get(sess, SRV.url(r.headers["Location"]))
+    r = get_url(sess, SRV.url(r.headers["Location"]))
     r = login_via_form(sess, r.headers["Location"], "bob")
-    r = get(sess, SRV.url(r.headers["Location"]))
+    r = get_url(sess, SRV.url(r.headers["Location"]))
     action, resp, relay = auto_post(r)
     assert action == ACS and relay == "post-relay"
     ok, errors, _, nameid = onelogin_validate(resp, S.cert_pem(), IDP, sp_entity_id=SP, acs=ACS,
@@ -281,7 +262,7 @@ def test_signed_post_request_is_verified():
 
 def test_unsigned_request_refused_when_metadata_says_signed():
     url, _ = redirect_request(sp_settings(SIGNED_SP, SIGNED_ACS, signed=False))
-    r = get(requests.Session(), local(url))
+    r = get_url(requests.Session(), local(url))
     refusal(r, "the request is not signed")
 
 
@@ -290,7 +271,7 @@ def test_tampered_redirect_signature_refused():
                               relay_state="original")
     bad = url.replace("RelayState=original", "RelayState=changed")
     assert bad != url
-    r = get(requests.Session(), local(bad))
+    r = get_url(requests.Session(), local(bad))
     refusal(r, "the signature does not verify")
 
 
@@ -298,7 +279,7 @@ def test_idp_initiated_to_the_same_sp():
     sess = requests.Session()
     url, _ = redirect_request(sp_settings(SP, ACS))
     run_flow(sess, url)  # logs in
-    action, resp, relay = auto_post(get(sess, SRV.url(PORTAL + "/app/sp")))
+    action, resp, relay = auto_post(get_url(sess, SRV.url(PORTAL + "/app/sp")))
     assert action == ACS and relay is None
     ok, errors, _, _ = onelogin_validate(resp, S.cert_pem(), IDP, sp_entity_id=SP, acs=ACS,
                                          want_attribute_statement=False)
@@ -326,37 +307,37 @@ def request_xml(issuer=SP, acs=ACS, req_id=None, instant=None):
 
 def test_hand_made_request_is_accepted():
     # The control for the refusals below: the same construction works.
-    r = get(requests.Session(), redirect_with(request_xml()))
+    r = get_url(requests.Session(), redirect_with(request_xml()))
     assert r.status_code == 302, (r.status_code, r.text[:300])
 
 
 def test_unknown_issuer_refused():
-    r = get(requests.Session(), redirect_with(request_xml(issuer="https://evil.example/sp")))
+    r = get_url(requests.Session(), redirect_with(request_xml(issuer="https://evil.example/sp")))
     refusal(r, 'unknown Issuer "https://evil.example/sp"')
 
 
 def test_acs_not_in_metadata_refused():
-    r = get(requests.Session(), redirect_with(request_xml(acs="https://evil.example/acs")))
+    r = get_url(requests.Session(), redirect_with(request_xml(acs="https://evil.example/acs")))
     refusal(r, 'AssertionConsumerServiceURL "https://evil.example/acs" is not in the SP metadata')
     assert "evil.example" not in r.text
 
 
 def test_stale_request_refused():
     old = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
-    r = get(requests.Session(), redirect_with(request_xml(instant=old)))
+    r = get_url(requests.Session(), redirect_with(request_xml(instant=old)))
     refusal(r, "stale or future IssueInstant")
 
 
 def test_replayed_request_refused():
     xml = request_xml(req_id="_replay_" + os.urandom(6).hex())
-    r = get(requests.Session(), redirect_with(xml))
+    r = get_url(requests.Session(), redirect_with(xml))
     assert r.status_code == 302
-    r = get(requests.Session(), redirect_with(xml))
+    r = get_url(requests.Session(), redirect_with(xml))
     refusal(r, "replayed request ID")
 
 
 def test_pending_cookie_from_nowhere_is_refused():
-    r = get(requests.Session(), SRV.url(PORTAL + "/sso/continue"),
+    r = get_url(requests.Session(), SRV.url(PORTAL + "/sso/continue"),
             headers={"Cookie": "edgeidp_sso=forged"})
     assert r.status_code == 400 and "Sign-in expired" in r.text
 
