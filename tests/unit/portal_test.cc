@@ -170,6 +170,18 @@ static void session_cache_matches_host_and_name(void **) {
   assert_false(cache.find("cookie-1", "edgeidp", "other.example:8443").has_value());
   assert_false(cache.find("cookie-1", "__Host-edgeidp", "gw.example:8443").has_value());
   assert_false(cache.find("cookie-2", "edgeidp", "gw.example:8443").has_value());
+
+  // A re-sealed value is handed out again for the cookie it replaces, for a
+  // while, and only for the same name and host.
+  assert_false(cache.refreshed("cookie-1", "edgeidp", "gw.example:8443", 0).has_value());
+  cache.put_refreshed("cookie-1", "resealed", 100);
+  cache.put_refreshed("cookie-2", "not-cached", 100);  // no entry for it
+  assert_true(cache.refreshed("cookie-1", "edgeidp", "gw.example:8443", 100) == "resealed");
+  assert_false(cache.refreshed("cookie-1", "edgeidp", "gw.example:8443", 101).has_value());
+  assert_false(cache.refreshed("cookie-1", "edgeidp", "other.example", 50).has_value());
+  assert_false(cache.refreshed("cookie-2", "edgeidp", "gw.example:8443", 0).has_value());
+  cache.put("cookie-1", aad, {"alice", 10, 20});  // opened anew: forget it
+  assert_false(cache.refreshed("cookie-1", "edgeidp", "gw.example:8443", 0).has_value());
 }
 
 namespace {

@@ -142,10 +142,13 @@ bool Gateway::identify(const Request &req, Identity &out, Decision &d) const {
     }
   }
   if (req.now - session->last_seen >= kSessionRefreshAfter) {
-    session->last_seen = req.now;
-    d.headers.emplace_back(
-        "Set-Cookie",
-        cookie_header(name, seal_session(s, *session, session_aad(name, req.host)), req.https, -1));
+    auto sealed = sessions_.refreshed(*cookie, name, req.host, req.now - kSessionRefreshAfter);
+    if (!sealed) {
+      session->last_seen = req.now;
+      sealed = seal_session(s, *session, session_aad(name, req.host));
+      sessions_.put_refreshed(*cookie, *sealed, req.now);
+    }
+    d.headers.emplace_back("Set-Cookie", cookie_header(name, *sealed, req.https, -1));
   }
   out.session = std::move(*session);
   return true;

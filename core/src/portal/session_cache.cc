@@ -52,6 +52,29 @@ void SessionCache::put(std::string_view cookie, std::string_view aad, const Sess
   e.cookie.assign(cookie);
   e.aad.assign(aad);
   e.session = session;
+  e.refreshed.clear();
+}
+
+std::optional<std::string> SessionCache::refreshed(std::string_view cookie,
+                                                   std::string_view cookie_name,
+                                                   std::string_view host,
+                                                   std::int64_t since) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Entry &e = slots_[slot_of(cookie, kSlots)];
+  if (e.refreshed.empty() || e.refreshed_at < since || !same(e.cookie, cookie) ||
+      !session_aad_matches(e.aad, cookie_name, host)) {
+    return std::nullopt;
+  }
+  return e.refreshed;
+}
+
+void SessionCache::put_refreshed(std::string_view cookie, std::string sealed, std::int64_t when) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry &e = slots_[slot_of(cookie, kSlots)];
+  if (same(e.cookie, cookie)) {  // only next to the entry it refreshes
+    e.refreshed = std::move(sealed);
+    e.refreshed_at = when;
+  }
 }
 
 }  // namespace edgeidp::portal

@@ -26,11 +26,22 @@ class SessionCache {
                               std::string_view host) const;
   void put(std::string_view cookie, std::string_view aad, const Session &session);
 
+  // A session in use is re-sealed with a new last_seen every minute or so.
+  // A client that does not store the new cookie (an API client with a
+  // fixed Cookie header) would make that happen on every request, so the
+  // re-sealed value is kept with the cookie it replaces: refreshed returns
+  // it if it was sealed at or after 'since' (for the same name and host).
+  std::optional<std::string> refreshed(std::string_view cookie, std::string_view cookie_name,
+                                       std::string_view host, std::int64_t since) const;
+  void put_refreshed(std::string_view cookie, std::string sealed, std::int64_t when);
+
  private:
   struct Entry {
     std::string cookie;
     std::string aad;
     Session session;
+    std::string refreshed;  // the re-sealed cookie, if any
+    std::int64_t refreshed_at = 0;
   };
   static constexpr std::size_t kSlots = 64;
 
