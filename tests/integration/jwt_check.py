@@ -5,6 +5,7 @@ public key the portal publishes at PORTAL/jwks.json.
     claims = check_token(token, SRV.url("/edgeidp/jwks.json"))
 """
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -64,6 +65,10 @@ def check_token(token, jwks_url):
     assert jwks.headers["Content-Type"].startswith("application/jwk-set+json"), jwks.headers
     (jwk,) = jwks.json()["keys"]
     assert jwk["kty"] == "EC" and jwk["crv"] == "P-256" and jwk["alg"] == "ES256", jwk
+    # kid: the RFC 7638 thumbprint (required members, sorted, no spaces)
+    canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")},
+                           separators=(",", ":"), sort_keys=True)
+    assert jwk["kid"] == b64url_encode(hashlib.sha256(canonical.encode()).digest()), jwk
     head, payload, sig = token.split(".")
     assert json.loads(b64url(head)) == {"alg": "ES256", "typ": "JWT", "kid": jwk["kid"]}, head
     claims = json.loads(b64url(payload))

@@ -35,7 +35,7 @@ def setup_module():
     p = edgeidp("keygen", "--identity-key", os.path.join(S.dir, "keys", "identity.pem"))
     assert p.returncode == 0 and "EC P-256" in p.stdout, p.stdout + p.stderr
     S.edit_config('prefix = "X-Remote-"',
-                  'prefix = "X-Remote-"\njwt_key = "keys/identity.pem"\njwt_lifetime = 120')
+                  'prefix = "X-Remote-"\njwt_key = "keys/identity.pem"\njwt_lifetime = 3600')
     UP = EchoUpstream().start()
     FCGI = FcgiEcho().start()
     start_grpc_backend()
@@ -194,7 +194,7 @@ def test_signed_identity_header_verifies_with_the_published_key():
     assert claims["groups"] == ["aws-admins", "aws-readonly", "staff"], claims
     assert claims["aud"] == "127.0.0.1", claims   # the host name, as nginx routed it
     assert claims["iss"] == "https://sso.example.com/edgeidp", claims
-    assert claims["exp"] - claims["iat"] == 120, claims
+    assert claims["exp"] - claims["iat"] == 3600, claims
 
 
 def test_signed_identity_header_is_reused_then_renewed_on_a_group_change():

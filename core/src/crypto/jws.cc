@@ -63,6 +63,9 @@ std::string sha256(std::string_view in) {
 JwsSigner::JwsSigner(Owned<EVP_PKEY> key) : key_(std::move(key)) {
   const std::string x = coordinate(key_.get(), OSSL_PKEY_PARAM_EC_PUB_X);
   const std::string y = coordinate(key_.get(), OSSL_PKEY_PARAM_EC_PUB_Y);
+  if (x.empty() || y.empty()) {
+    return;  // kid_ and jwks_ stay empty: from_pem refuses the key
+  }
   // RFC 7638: the required members in lexicographic order, no whitespace.
   kid_ = base64url_encode(
       sha256(R"({"crv":"P-256","kty":"EC","x":")" + x + R"(","y":")" + y + R"("})"));
@@ -101,7 +104,7 @@ Result<std::shared_ptr<const JwsSigner>> JwsSigner::from_pem(std::string_view pe
                                         "make one with: edgeidp keygen --identity-key FILE");
   }
   auto signer = std::make_shared<const JwsSigner>(std::move(key));
-  if (signer->kid().empty()) {
+  if (signer->kid().empty() || signer->jwks().empty()) {
     return openssl_error(where + ": cannot read the public key");
   }
   return std::shared_ptr<const JwsSigner>(std::move(signer));

@@ -31,6 +31,8 @@ class JwsSigner {
   // upstreams to verify with.
   const std::string &jwks() const { return jwks_; }
 
+  // Use load/from_pem: they refuse a key whose public part cannot be read
+  // (kid and jwks are then empty).
   explicit JwsSigner(Owned<EVP_PKEY> key);
 
  private:

@@ -126,6 +126,7 @@ bool Gateway::identify(const Request &req, Identity &out, Decision &d) const {
   }
   std::string problem;
   out.dir = directory_.get(req.now, &problem);
+  d.dir = out.dir;  // d's identity views (user, email, ...) point into it
   if (!problem.empty()) {
     log_line(d, 3, "directory reload failed, " + problem);
   }
@@ -216,8 +217,10 @@ Decision Gateway::protect(const Location &loc, const Request &req) const {
   }
   std::string storage;
   d.cookie_view = without_cookies(req.cookie, own_cookies_, storage).value_or(req.cookie);
-  d.cookie_storage = std::move(storage);
-  d.dir = std::move(id.dir);  // what the views point into
+  if (!storage.empty()) {
+    d.cookie_view = {};  // it pointed into 'storage'
+    d.cookie_storage = std::move(storage);
+  }
   return d;
 }
 

@@ -64,9 +64,10 @@ struct Decision {
   int status = 0;  // 0: continue to the content (allowed)
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  // status 0: the identity, for upstream headers and variables. The views
-  // point into 'dir' (the user's record) and into the Gateway (header
-  // names): a protected request copies no strings.
+  // The identity, for upstream headers and variables (status 0) and logs.
+  // The views point into 'dir' (the user's record, set by identify) and
+  // into the Gateway (header names): a protected request copies no
+  // strings.
   struct Header {
     std::string_view name, value;
   };

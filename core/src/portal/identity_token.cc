@@ -41,7 +41,8 @@ std::shared_ptr<const std::string> IdentityTokens::get(
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.dir == dir && now >= it->second.issued &&
+    if (it != cache_.end() && !it->second.dir.owner_before(dir) &&
+        !dir.owner_before(it->second.dir) && now >= it->second.issued &&
         now - it->second.issued < lifetime_ / 2) {
       return it->second.token;
     }

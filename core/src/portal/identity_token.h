@@ -34,7 +34,10 @@ class IdentityTokens {
 
  private:
   struct Entry {
-    std::shared_ptr<const directory::Directory> dir;  // what the token says
+    // The directory the token was made from: a weak_ptr, so old versions
+    // are not kept alive, and compared by owner, so a new version at the
+    // address of a freed one still counts as new.
+    std::weak_ptr<const directory::Directory> dir;
     std::int64_t issued = 0;
     std::shared_ptr<const std::string> token;
   };
