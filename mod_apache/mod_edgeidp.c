@@ -550,7 +550,7 @@ static int edgeidp_decide(request_rec *r, const edgeidp_location *loc,
     (void)edgeidp_handle(edgeidp_global->ctx, loc, &req, &d);
 
     if (d.task != NULL) {
-        edgeidp_task_run(d.task, EDGEIDP_TASK_IDLE_PRIORITY);
+        edgeidp_task_run(d.task, 0);
         (void)edgeidp_task_finish(edgeidp_global->ctx, &d);
     }
 

@@ -190,9 +190,10 @@ edgeidp_status edgeidp_handle(const edgeidp_ctx *ctx, const edgeidp_location *lo
 enum {
   /* Hash on a helper thread at the lowest CPU priority (SCHED_IDLE) and
    * wait for it, so that the server's own threads are never kept waiting
-   * by a hash. For callers that may block (an nginx thread pool thread,
-   * an httpd worker thread); never from an event loop, which would then
-   * wait for idle CPU. */
+   * by a hash. For a thread that may block for long (an nginx thread pool
+   * thread: the pool's queue bounds what waits); never from an event loop,
+   * which would then wait for idle CPU, nor from a thread that serves
+   * other requests (httpd), which a saturated CPU would hold. */
   EDGEIDP_TASK_IDLE_PRIORITY = 1
 };
 
