@@ -8,6 +8,8 @@
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <xmlsec/keys.h>
@@ -43,6 +45,8 @@ EDGEIDP_DELETER(EVP_MD_CTX, EVP_MD_CTX_free);
 EDGEIDP_DELETER(EVP_CIPHER_CTX, EVP_CIPHER_CTX_free);
 EDGEIDP_DELETER(X509, X509_free);
 EDGEIDP_DELETER(BIO, BIO_free_all);
+EDGEIDP_DELETER(BIGNUM, BN_free);
+EDGEIDP_DELETER(ECDSA_SIG, ECDSA_SIG_free);
 
 #undef EDGEIDP_DELETER
 

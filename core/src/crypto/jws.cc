@@ -30,17 +30,12 @@ int refuse_passphrase(char * /*buf*/, int /*size*/, int /*rwflag*/, void * /*u*/
   return -1;
 }
 
-struct BnDeleter {
-  void operator()(BIGNUM *b) const noexcept { BN_free(b); }
-};
-using Bn = std::unique_ptr<BIGNUM, BnDeleter>;
-
 std::string coordinate(const EVP_PKEY *key, const char *param) {
   BIGNUM *raw = nullptr;
   if (EVP_PKEY_get_bn_param(key, param, &raw) != 1) {
     return {};
   }
-  const Bn bn(raw);
+  const Owned<BIGNUM> bn(raw);
   std::array<unsigned char, kCoordinate> out{};
   if (BN_bn2binpad(bn.get(), out.data(), kCoordinate) != static_cast<int>(kCoordinate)) {
     return {};
@@ -124,8 +119,7 @@ Result<std::string> JwsSigner::sign(std::string_view payload) const {
   }
   // JWS wants r || s, 32 bytes each (RFC 7518 3.4), not OpenSSL's DER.
   const unsigned char *p = der.data();
-  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(
-      d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)), &ECDSA_SIG_free);
+  const Owned<ECDSA_SIG> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)));
   std::array<unsigned char, 2 * kCoordinate> raw{};
   if (!sig || BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), raw.data(), kCoordinate) != kCoordinate ||
       BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), raw.data() + kCoordinate, kCoordinate) !=
