@@ -1,5 +1,10 @@
 // Opening session, login-state cookies from a Cookie header with a fixed
-// key ring (a forged cookie must never open, and nothing may crash).
+// key ring (a forged cookie must never open, and nothing may crash), and
+// the Cookie header for upstreams (never one of the gateway's cookies).
+#include <cstdlib>
+#include <string>
+#include <vector>
+
 #include "config/portal_config.h"
 #include "fuzz.h"
 #include "portal/http.h"
@@ -24,5 +29,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     (void)edgeidp::portal::open_login_state(settings, *c, aad, 1800000000);
   }
   (void)edgeidp::portal::open_session(settings, header, aad, 1800000000);
+  // What upstreams get instead of Cookie: never one of the gateway's own.
+  static const std::vector<std::string> ours = {"edgeidp", "edgeidp_login", "edgeidp_sso"};
+  std::string storage;
+  if (auto kept = edgeidp::portal::without_cookies(header, ours, storage)) {
+    for (const auto &name : ours) {
+      if (edgeidp::portal::cookie_value(*kept, name)) {
+        std::abort();
+      }
+    }
+  }
   return 0;
 }

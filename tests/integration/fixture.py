@@ -5,6 +5,7 @@ temp folder, makes keys with `edgeidp keygen`, and returns a Setup with the
 paths. Tests edit the copy, never conf/.
 """
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -68,3 +69,21 @@ def make_setup():
     edgeidp("keygen", "--key", key, "--cert", cert, "--cn", "edgeidp-test",
             "--session-key", os.path.join(d, "keys", "session.key"), check=True)
     return Setup(d, os.path.join(d, "edgeidp.toml"), os.path.join(d, "directory.toml"), key, cert)
+
+
+def scim_config_text(endpoint, edits=()):
+    """conf/edgeidp.toml with conf/scim-example.toml's [[scim]] target
+    appended, pointed at endpoint, with the token in "scim-token" and the
+    state in "scim.db" next to it; edits: further (old, new) replacements
+    of the target's text."""
+    with open(os.path.join(SOURCE_ROOT, "conf", "edgeidp.toml"), encoding="utf-8") as f:
+        base = f.read()
+    with open(os.path.join(SOURCE_ROOT, "conf", "scim-example.toml"), encoding="utf-8") as f:
+        example = f.read()
+    example = re.sub(r'(?m)^endpoint = ".*"$', f'endpoint = "{endpoint}"', example)
+    example = re.sub(r'(?m)^token_file = ".*"$', 'token_file = "scim-token"', example)
+    example = re.sub(r'(?m)^state = ".*"$', 'state = "scim.db"', example)
+    for old, new in edits:
+        assert old in example, f"{old!r} not in scim-example.toml"
+        example = example.replace(old, new)
+    return base + "\n" + example

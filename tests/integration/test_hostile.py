@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import requests  # noqa: E402
 
 import tap  # noqa: E402
-from fixture import DEMO_PASSWORDS, EDGEIDP, SOURCE_ROOT, make_setup  # noqa: E402
+from fixture import DEMO_PASSWORDS, EDGEIDP, SOURCE_ROOT, make_setup, scim_config_text  # noqa: E402
 from portal_client import (COOKIE, IDP, PORTAL, get, logged_in, login, login_form,  # noqa: E402
                            require_module, start_gateway, stop_all)
 from scim_server import ScimServer  # noqa: E402
@@ -718,16 +718,9 @@ SCIM_TOKEN = "tok-" + secrets.token_hex(40)
 
 def _scim_env(server):
     d = tempfile.mkdtemp(prefix="edgeidp-hostile-scim-")
-    with open(os.path.join(SOURCE_ROOT, "conf", "edgeidp.toml"), encoding="utf-8") as f:
-        base = f.read()
-    with open(os.path.join(SOURCE_ROOT, "conf", "scim-example.toml"), encoding="utf-8") as f:
-        example = f.read()
-    example = re.sub(r'(?m)^endpoint = ".*"$', f'endpoint = "{server.url}"', example)
-    example = re.sub(r'(?m)^token_file = ".*"$', 'token_file = "scim-token"', example)
-    example = re.sub(r'(?m)^state = ".*"$', 'state = "scim.db"', example)
-    example = re.sub(r'(?m)^filter_group = ".*"$', 'filter_group = "staff"', example)
     with open(os.path.join(d, "edgeidp.toml"), "w", encoding="utf-8") as f:
-        f.write(base + "\n" + example)
+        f.write(scim_config_text(server.url, [('filter_group = "aws-users"',
+                                               'filter_group = "staff"')]))
     shutil.copy(os.path.join(SOURCE_ROOT, "conf", "directory.toml"), d)
     fd = os.open(os.path.join(d, "scim-token"), os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, (SCIM_TOKEN + "\n").encode())

@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import tap  # noqa: E402
-from fixture import EDGEIDP, SOURCE_ROOT  # noqa: E402
+from fixture import EDGEIDP, scim_config_text  # noqa: E402
 from scim_server import ScimServer  # noqa: E402
 
 TOKEN = "tok-" + "A1b2C3d4" * 70  # AWS tokens are ~500-620 characters
@@ -68,18 +68,11 @@ class Env:
         self.directory = os.path.join(self.dir, "directory.toml")
         self.token = os.path.join(self.dir, "scim-token")
         self.state = os.path.join(self.dir, "scim.db")
-        with open(os.path.join(SOURCE_ROOT, "conf", "edgeidp.toml"), encoding="utf-8") as f:
-            base = f.read()
-        with open(os.path.join(SOURCE_ROOT, "conf", "scim-example.toml"), encoding="utf-8") as f:
-            example = f.read()
-        example = re.sub(r'(?m)^endpoint = ".*"$', f'endpoint = "{self.server.url}"', example)
-        example = re.sub(r'(?m)^token_file = ".*"$', 'token_file = "scim-token"', example)
-        example = re.sub(r'(?m)^state = ".*"$', 'state = "scim.db"', example)
-        if ca_file:
-            example = example.replace("max_in_flight = 8", f'max_in_flight = 8\nca_file = "{ca_file}"')
-        example = example.replace("max_in_flight = 8", "max_in_flight = 8\n" + extra)
+        edits = [("max_in_flight = 8", f'max_in_flight = 8\nca_file = "{ca_file}"')] \
+            if ca_file else []
+        edits.append(("max_in_flight = 8", "max_in_flight = 8\n" + extra))
         with open(self.config, "w", encoding="utf-8") as f:
-            f.write(base + "\n" + example)
+            f.write(scim_config_text(self.server.url, edits))
         self.write_directory(directory)
         self.write_token(TOKEN)
 

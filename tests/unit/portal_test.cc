@@ -81,6 +81,8 @@ static void cookies_for_upstreams(void **) {
   // Names compare exactly: a longer or other-case name is the app's own.
   assert_true(without("edgeidp2=x; EDGEIDP=y; edgeidp=z") == "edgeidp2=x; EDGEIDP=y");
   assert_true(without(" ; edgeidp=z ;; x=1") == "x=1");
+  // ours before the first kept one and again between two kept ones
+  assert_true(without("edgeidp=x; a=1; edgeidp_login=y; b=2") == "a=1; b=2");
 }
 
 static void form_parsing(void **) {

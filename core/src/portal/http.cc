@@ -20,15 +20,10 @@ int hex(char c) {
   return -1;
 }
 
-std::string_view trim_front(std::string_view s) {
+std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);
   }
-  return s;
-}
-
-std::string_view trim(std::string_view s) {
-  s = trim_front(s);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
     s.remove_suffix(1);
   }
@@ -70,47 +65,51 @@ std::optional<std::string_view> cookie_value(std::string_view header, std::strin
 std::optional<std::string_view> without_cookies(std::string_view header,
                                                 const std::vector<std::string> &names,
                                                 std::string &storage) {
-  struct Piece {
-    std::size_t begin, end;
-  };
-  std::vector<Piece> kept;
-  bool dropped = false;
-  bool dropped_since_kept = false;
-  bool gap = false;  // a dropped cookie between two kept ones
-  std::size_t pos = 0;
-  while (pos <= header.size()) {
-    const std::size_t semi = std::min(header.find(';', pos), header.size());
-    std::string_view pair = header.substr(pos, semi - pos);
-    const std::size_t lead = pair.size() - trim_front(pair).size();
-    pair = trim(pair);
-    if (!pair.empty()) {
-      const std::string_view name = trim(pair.substr(0, pair.find('=')));
-      if (std::find(names.begin(), names.end(), name) != names.end()) {
-        dropped = dropped_since_kept = true;
-      } else {
-        gap = gap || (dropped_since_kept && !kept.empty());
-        dropped_since_kept = false;
-        kept.push_back({pos + lead, pos + lead + pair.size()});
+  // Calls keep(pair, drops so far) for each trimmed "name=value" not
+  // called one of 'names'; returns how many were left out.
+  const auto scan = [&](auto &&keep) {
+    std::size_t dropped = 0;
+    std::size_t pos = 0;
+    while (pos <= header.size()) {
+      const std::size_t semi = std::min(header.find(';', pos), header.size());
+      const std::string_view pair = trim(header.substr(pos, semi - pos));
+      if (!pair.empty()) {
+        const std::string_view name = trim(pair.substr(0, pair.find('=')));
+        if (std::find(names.begin(), names.end(), name) != names.end()) {
+          ++dropped;
+        } else {
+          keep(pair, dropped);
+        }
       }
+      pos = semi + 1;
     }
-    pos = semi + 1;
-  }
-  if (!dropped) {
+    return dropped;
+  };
+  // First pass: the span from the first kept cookie to the last, and
+  // whether one of ours lies inside it (then the kept ones are copied).
+  const char *first = nullptr;
+  const char *last = nullptr;
+  bool gap = false;
+  std::size_t dropped_before = 0;  // drops before the previous kept pair
+  const std::size_t dropped = scan([&](std::string_view pair, std::size_t dropped_so_far) {
+    gap = gap || (first != nullptr && dropped_so_far != dropped_before);
+    dropped_before = dropped_so_far;
+    first = first != nullptr ? first : pair.data();
+    last = pair.data() + pair.size();
+  });
+  if (dropped == 0) {
     return std::nullopt;
   }
-  if (kept.empty()) {
+  if (first == nullptr) {
     return std::string_view();
   }
   if (!gap) {
-    return header.substr(kept.front().begin, kept.back().end - kept.front().begin);
+    return std::string_view(first, static_cast<std::size_t>(last - first));
   }
   storage.clear();
-  for (const Piece &p : kept) {
-    if (!storage.empty()) {
-      storage.append("; ");
-    }
-    storage.append(header.substr(p.begin, p.end - p.begin));
-  }
+  scan([&](std::string_view pair, std::size_t) {
+    storage.append(storage.empty() ? "" : "; ").append(pair);
+  });
   return std::string_view(storage);
 }
 
