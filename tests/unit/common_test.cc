@@ -1,9 +1,12 @@
 #include <sched.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <sys/stat.h>
 #include <thread>
+#include <vector>
 
 #include "common/file.h"
 #include "common/idle_thread.h"
@@ -122,6 +125,34 @@ static void idle_priority_helper(void **) {
   assert_true(thrown);
 }
 
+// The lane: work from many callers runs one piece at a time, each at
+// SCHED_IDLE.
+static void idle_lane_one_at_a_time(void **) {
+  IdleLane lane;
+  std::atomic<int> inside{0}, most{0}, idle_runs{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back([&] {
+      lane.run([&] {
+        const int now = ++inside;
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+        if (sched_getscheduler(0) == SCHED_IDLE) {
+          ++idle_runs;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        --inside;
+      });
+    });
+  }
+  for (auto &t : callers) {
+    t.join();
+  }
+  assert_int_equal(most.load(), 1);
+  assert_int_equal(idle_runs.load(), 4);
+}
+
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(base64_round_trip),
@@ -133,6 +164,7 @@ int main() {
       cmocka_unit_test(secret_file_permissions),
       cmocka_unit_test(relative_paths),
       cmocka_unit_test(idle_priority_helper),
+      cmocka_unit_test(idle_lane_one_at_a_time),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -17,6 +17,9 @@
 
 struct edgeidp_ctx {
   std::unique_ptr<edgeidp::portal::Gateway> gateway;
+  // Shared with the tasks, which a pool thread may still run after the
+  // server has freed the context.
+  std::shared_ptr<edgeidp::IdleLane> idle_lane = std::make_shared<edgeidp::IdleLane>();
 };
 
 struct edgeidp_location {
@@ -25,6 +28,7 @@ struct edgeidp_location {
 
 struct edgeidp_task {
   std::unique_ptr<edgeidp::portal::LoginTask> task;
+  std::shared_ptr<edgeidp::IdleLane> idle_lane;
 };
 
 namespace {
@@ -63,7 +67,7 @@ std::vector<edgeidp_header> headers_of(const std::vector<std::pair<std::string, 
 
 // fill hands a Decision to C. On allocation failure the caller falls back
 // to the static 500.
-void fill(edgeidp_decision *out, Decision d) {
+void fill(const edgeidp_ctx *ctx, edgeidp_decision *out, Decision d) {
   auto holder = std::make_unique<Holder>();
   holder->decision = std::move(d);
   Decision &x = holder->decision;
@@ -86,7 +90,7 @@ void fill(edgeidp_decision *out, Decision d) {
   out->log_level = x.log_level;
   out->log = str(x.log);
   if (x.task) {
-    out->task = new edgeidp_task{std::move(x.task)};
+    out->task = new edgeidp_task{std::move(x.task), ctx->idle_lane};
   }
   out->internal = holder.release();
 }
@@ -230,7 +234,7 @@ edgeidp_status edgeidp_handle(const edgeidp_ctx *ctx, const edgeidp_location *lo
         req.sec_fetch_mode = view(r->sec_fetch_mode);
         req.x_requested_with = view(r->x_requested_with);
         req.now = r->now != 0 ? r->now : static_cast<std::int64_t>(std::time(nullptr));
-        fill(out, ctx->gateway->handle(loc->loc, req));
+        fill(ctx, out, ctx->gateway->handle(loc->loc, req));
         return EDGEIDP_OK;
       },
       [out](edgeidp_status) { fail(out); });
@@ -245,7 +249,8 @@ void edgeidp_task_run(edgeidp_task *task, int flags) {
         }
         auto &login = *task->task;
         if ((flags & EDGEIDP_TASK_IDLE_PRIORITY) != 0) {
-          edgeidp::run_at_idle_priority([&login] { edgeidp::portal::Gateway::run_task(login); });
+          task->idle_lane->run(
+              [&login] { edgeidp::portal::Gateway::run_task(login, edgeidp::give_way); });
         } else {
           edgeidp::portal::Gateway::run_task(login);
         }
@@ -265,7 +270,7 @@ edgeidp_status edgeidp_task_finish(const edgeidp_ctx *ctx, edgeidp_decision *dec
           return EDGEIDP_ERR_INVALID;
         }
         std::unique_ptr<edgeidp_task> owned(task);
-        fill(decision, ctx->gateway->finish_task(std::move(owned->task)));
+        fill(ctx, decision, ctx->gateway->finish_task(std::move(owned->task)));
         return EDGEIDP_OK;
       },
       [decision](edgeidp_status) { fail(decision); });

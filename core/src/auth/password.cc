@@ -17,7 +17,14 @@ constexpr const char *kFallbackSetting = "$2b$10$abcdefghijklmnopqrstuu";
 // bytes past 72 and very long inputs cost CPU in sha512crypt.
 constexpr std::size_t kMaxPassword = 1024;
 
-bool crypt_matches(std::string_view setting, std::string_view password, std::string_view expect) {
+bool crypt_matches(std::string_view setting, std::string_view password, std::string_view expect,
+                   Pause pause) {
+  if (auto own = bcrypt_hash(setting, password, pause)) {
+    const bool ok = own->size() == expect.size() &&
+                    CRYPTO_memcmp(own->data(), expect.data(), expect.size()) == 0;
+    OPENSSL_cleanse(own->data(), own->size());
+    return ok;
+  }
   const std::string pw(password);
   const std::string set(setting);
   auto data = std::make_unique<crypt_data>();  // ~32 KiB: keep it off the stack
@@ -41,12 +48,12 @@ std::string_view dummy_setting(const directory::Directory &dir) {
 
 }  // namespace
 
-bool verify_password(std::string_view hash, std::string_view password) {
+bool verify_password(std::string_view hash, std::string_view password, Pause pause) {
   if (hash.empty() || password.size() > kMaxPassword ||
       password.find('\0') != std::string_view::npos) {
     return false;
   }
-  return crypt_matches(hash, password, hash);
+  return crypt_matches(hash, password, hash, pause);
 }
 
 Result<std::string> hash_password(std::string_view password, std::string_view method,
@@ -83,13 +90,14 @@ Result<std::string> hash_password(std::string_view password, std::string_view me
 }
 
 Result<const directory::User *> authenticate(const directory::Directory &dir,
-                                             std::string_view username, std::string_view password) {
+                                             std::string_view username, std::string_view password,
+                                             Pause pause) {
   const directory::User *user = dir.find_user(username);
   if (user == nullptr || user->password_hash.empty()) {
-    (void)verify_password(dummy_setting(dir), password);
+    (void)verify_password(dummy_setting(dir), password, pause);
     return make_error(Errc::denied, user == nullptr ? "unknown user" : "user has no password");
   }
-  if (!verify_password(user->password_hash, password)) {
+  if (!verify_password(user->password_hash, password, pause)) {
     return make_error(Errc::denied, "wrong password");
   }
   if (!user->active) {

@@ -45,4 +45,8 @@ void run_at_idle_priority(const std::function<void()> &fn) {
   }
 }
 
+void give_way() {
+  (void)sched_yield();
+}
+
 }  // namespace edgeidp

@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "auth/bcrypt.h"
 #include "common/result.h"
 #include "config/config.h"
 #include "directory/directory.h"
@@ -107,8 +108,9 @@ class Gateway {
   // check_location validates a location's settings (app and groups exist).
   Status check_location(const Location &loc) const;
   Decision handle(const Location &loc, const Request &req) const;
-  // run_task does a LoginTask's slow part; finish_task makes its decision.
-  static void run_task(LoginTask &task);
+  // run_task does a LoginTask's slow part, calling 'pause' (if any)
+  // between a bcrypt hash's rounds; finish_task makes its decision.
+  static void run_task(LoginTask &task, auth::Pause pause = nullptr);
   Decision finish_task(std::unique_ptr<LoginTask> task) const;
 
   bool is_identity_header(std::string_view name) const;

@@ -137,8 +137,8 @@ Decision Gateway::login_post(const Location &loc, const Request &req) const {
   return d;
 }
 
-void Gateway::run_task(LoginTask &task) {
-  auto user = auth::authenticate(*task.dir, task.username, task.password);
+void Gateway::run_task(LoginTask &task, auth::Pause pause) {
+  auto user = auth::authenticate(*task.dir, task.username, task.password, pause);
   task.ok = user.ok();
   if (!user) {
     task.why = user.error().message;
