@@ -782,6 +782,40 @@ def test_scim_server_returning_garbage():
         shutil.rmtree(d, ignore_errors=True)
 
 
+ADOPT_LOOKUPS = [
+    ("not JSON", b"<html>proxy error</html>", "its lookup's answer is not JSON"),
+    ("no Resources", b'{"Resources": "x"}', "not a SCIM ListResponse"),
+    ("empty", b'{"Resources": [], "totalResults": 0}', "an eq filter does not find it"),
+    ("no id", b'{"Resources": [{"userName": "carol"}]}', "first resource has no id"),
+]
+
+
+def test_scim_conflict_with_a_bad_lookup_answer():
+    """A 409 on create, then an eq-filter lookup that answers 200 with
+    something unusable: the object fails with a message that says what the
+    answer was, and nothing is created twice."""
+    server = ScimServer(SCIM_TOKEN)
+    server.start()
+    d = _scim_env(server)
+    cfg = os.path.join(d, "edgeidp.toml")
+    try:
+        for name, body, want in ADOPT_LOOKUPS:
+            server.faults.clear()
+            server.add_fault(kind="status", status=409, method="POST", path_prefix="/Users",
+                             count=1000)
+            server.add_fault(kind="garbage", status=200, body=body, method="GET",
+                             path_prefix="/Users", count=1000)
+            p = subprocess.run([EDGEIDP, "scim", "sync", "-c", cfg], capture_output=True,
+                               text=True, timeout=120)
+            out = p.stdout + p.stderr
+            assert p.returncode == 1, (name, out[-2000:])
+            assert "the server says it exists (409) but" in out and want in out, (name, out[-2000:])
+            assert not server.store.users, (name, server.store.users)
+    finally:
+        server.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # -- and nothing crashed ------------------------------------------------------------------------
 
 def test_server_still_serves_and_no_worker_crashed():

@@ -22,19 +22,32 @@ std::string remote_id_of(const std::string &body) {
   return {};
 }
 
-// The first resource of a ListResponse: (id, externalId), or empty.
-std::pair<std::string, std::string> first_resource(const std::string &body) {
+// The first resource of an eq-filter lookup's ListResponse; without an id,
+// 'problem' says what was wrong with the answer.
+struct Found {
+  std::string id, external_id, problem;
+};
+
+Found first_resource(const std::string &body) {
   const json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("Resources") ||
-      !j["Resources"].is_array() || j["Resources"].empty() || !j["Resources"][0].is_object()) {
-    return {};
+  if (j.is_discarded()) {
+    return {{}, {}, "its lookup's answer is not JSON"};
+  }
+  if (!j.is_object() || !j.contains("Resources") || !j["Resources"].is_array()) {
+    return {{}, {}, "its lookup's answer is not a SCIM ListResponse (no Resources array)"};
+  }
+  if (j["Resources"].empty()) {
+    return {{}, {}, "an eq filter does not find it"};
   }
   const json &r = j["Resources"][0];
-  std::string id = r.contains("id") && r["id"].is_string() ? r["id"].get<std::string>() : "";
+  if (!r.is_object() || !r.contains("id") || !r["id"].is_string() ||
+      r["id"].get<std::string>().empty()) {
+    return {{}, {}, "its lookup's first resource has no id"};
+  }
   std::string ext = r.contains("externalId") && r["externalId"].is_string()
                         ? r["externalId"].get<std::string>()
                         : "";
-  return {id, ext};
+  return {r["id"].get<std::string>(), std::move(ext), {}};
 }
 
 json patch(json ops) {
@@ -164,9 +177,9 @@ class Applier {
         fail(c, "exists (409) but the lookup failed: " + why(r));
         return;
       }
-      const auto [id, ext] = first_resource(r.body);
+      const auto [id, ext, problem] = first_resource(r.body);
       if (id.empty()) {
-        fail(c, "the server says it exists (409) but an eq filter does not find it");
+        fail(c, "the server says it exists (409) but " + problem);
         return;
       }
       const std::string ours = c.body.contains("externalId") && c.body["externalId"].is_string()
