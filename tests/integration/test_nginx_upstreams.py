@@ -197,6 +197,16 @@ def test_signed_identity_header_verifies_with_the_published_key():
     assert claims["exp"] - claims["iat"] == 3600, claims
 
 
+def test_jwks_answers_get_and_head_only():
+    url = SRV.url("/edgeidp/jwks.json")
+    assert requests.head(url, timeout=30).status_code == 200
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        r = requests.request(method, url, data=b"{}", timeout=30)
+        assert r.status_code == 405, (method, r.status_code)
+        assert r.headers.get("Allow") == "GET, HEAD", (method, r.headers)
+        assert "keys" not in r.text, method
+
+
 def test_signed_identity_header_is_reused_then_renewed_on_a_group_change():
     # ECDSA signatures are randomised: equal tokens mean one signature,
     # reused. Each of the two workers makes its own.
