@@ -163,6 +163,11 @@ std::optional<std::string> bcrypt_hash(std::string_view setting, std::string_vie
   if (cost < 4 || cost > 31 || !decode_salt(setting.substr(7, kSaltChars), salt)) {
     return std::nullopt;
   }
+  // What follows the salt (a stored hash) is not read, but libxcrypt refuses
+  // a setting with bytes it cannot hold; leave anything unusual to it.
+  if (setting.substr(kSettingChars).find_first_not_of(kAlphabet) != std::string_view::npos) {
+    return std::nullopt;
+  }
 
   // The key is the password and its terminating NUL, of which Blowfish's 18
   // key words take the first 72 bytes.
