@@ -214,6 +214,38 @@ def test_thread_pool_off_runs_password_checks_inline():
         srv.cleanup()
 
 
+def test_own_thread_pool_and_logins_that_arrive_together():
+    """docs/nginx.md's recipe (a pool of its own), with more logins at once
+    than the pool has threads: they queue for the one-at-a-time hash and
+    every one of them gets its session."""
+    if SRV.name != "nginx":
+        raise tap.Skip("nginx only")
+    from concurrent.futures import ThreadPoolExecutor
+    from servers import NginxServer
+    srv = NginxServer(S, UP.url, extra_http="    edgeidp_thread_pool edgeidp;")
+    base = srv.config_text
+    srv.config_text = lambda *a, **kw: base(*a, **kw).replace(
+        "thread_pool default threads=4;", "thread_pool edgeidp threads=2;")
+    try:
+        srv.start()
+
+        def login(user):
+            sess = requests.Session()
+            form = sess.get(srv.url(PORTAL + "/login"), timeout=60)
+            r = sess.post(srv.url(PORTAL + "/login"), allow_redirects=False, timeout=60,
+                          data={"csrf": csrf_of(form.text), "username": user,
+                                "password": DEMO_PASSWORDS[user]})
+            return r.status_code, COOKIE in sess.cookies
+
+        users = ["alice", "bob", "carol"] * 3
+        with ThreadPoolExecutor(len(users)) as pool:
+            results = list(pool.map(login, users))
+        assert results == [(302, True)] * len(users), results
+        assert "thread_pool default" not in open(srv.conf, encoding="utf-8").read()
+    finally:
+        srv.cleanup()
+
+
 # -- unauthenticated requests -----------------------------------------------
 
 def test_unauthenticated_navigation_redirects_to_login():
