@@ -125,14 +125,29 @@ static void idle_priority_helper(void **) {
   assert_true(thrown);
 }
 
-// The lane: work from many callers runs one piece at a time, each at
-// SCHED_IDLE.
-static void idle_lane_one_at_a_time(void **) {
+// The lane: work from many callers runs at SCHED_IDLE, at most as many
+// pieces at once as the callers may use CPUs.
+namespace {
+
+int most_at_once(bool pin) {
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  sched_getaffinity(0, sizeof mine, &mine);
+  int first = 0;
+  while (!CPU_ISSET(first, &mine)) {
+    ++first;
+  }
   IdleLane lane;
   std::atomic<int> inside{0}, most{0}, idle_runs{0};
   std::vector<std::thread> callers;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 6; ++i) {
     callers.emplace_back([&] {
+      if (pin) {  // like a pool thread of a worker pinned to one CPU
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(first, &one);
+        sched_setaffinity(0, sizeof one, &one);
+      }
       lane.run([&] {
         const int now = ++inside;
         int seen = most.load();
@@ -149,8 +164,18 @@ static void idle_lane_one_at_a_time(void **) {
   for (auto &t : callers) {
     t.join();
   }
-  assert_int_equal(most.load(), 1);
-  assert_int_equal(idle_runs.load(), 4);
+  return idle_runs.load() == 6 ? most.load() : -1;
+}
+
+}  // namespace
+
+static void idle_lane_width_is_the_callers_cpus(void **) {
+  assert_int_equal(most_at_once(true), 1);
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  sched_getaffinity(0, sizeof mine, &mine);
+  const int unpinned = most_at_once(false);
+  assert_true(unpinned >= 1 && unpinned <= CPU_COUNT(&mine));
 }
 
 int main() {
@@ -164,7 +189,7 @@ int main() {
       cmocka_unit_test(secret_file_permissions),
       cmocka_unit_test(relative_paths),
       cmocka_unit_test(idle_priority_helper),
-      cmocka_unit_test(idle_lane_one_at_a_time),
+      cmocka_unit_test(idle_lane_width_is_the_callers_cpus),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -112,6 +112,16 @@ static void bcrypt_pauses_every_round(void **) {
     assert_false(auth::verify_password(bad, "pw", count_pause));
   }
   assert_int_equal(pauses, 128);
+  // libxcrypt's limits: a passphrase of 512 bytes or more, and a NUL.
+  const std::string setting = "$2b$04$aqXOTzaiBjZQbP7yM1ykvu";
+  const std::string long_ok(511, 'x');
+  const auto at_limit = auth::bcrypt_hash(setting, long_ok, nullptr);
+  assert_true(at_limit.has_value());
+  assert_string_equal(at_limit->c_str(), libxcrypt(setting, long_ok).c_str());
+  assert_false(auth::bcrypt_hash(setting, std::string(512, 'x'), nullptr).has_value());
+  assert_true(libxcrypt(setting, std::string(512, 'x')).empty());
+  assert_false(auth::verify_password(*at_limit, std::string(512, 'x')));
+  assert_false(auth::bcrypt_hash(setting, std::string("ab\0c", 4), nullptr).has_value());
 }
 
 static void bad_inputs(void **) {

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 
+#include <crypt.h>
 #include <openssl/crypto.h>
 
 #include "auth/blowfish_pi.h"
@@ -145,6 +146,11 @@ bool seven_bit(std::string_view s) {
 
 std::optional<std::string> bcrypt_hash(std::string_view setting, std::string_view password,
                                        Pause pause) {
+  // libxcrypt refuses passphrases of CRYPT_MAX_PASSPHRASE_SIZE bytes or
+  // more, and a C string ends at its first NUL.
+  if (password.size() >= CRYPT_MAX_PASSPHRASE_SIZE || password.find('\0') != password.npos) {
+    return std::nullopt;
+  }
   if (setting.size() < kSettingChars || setting.substr(0, 2) != "$2" || setting[3] != '$' ||
       setting[6] != '$') {
     return std::nullopt;
@@ -207,10 +213,13 @@ std::optional<std::string> bcrypt_hash(std::string_view setting, std::string_vie
     }
   }
   // The salt is written back in canonical form, as libxcrypt does.
-  std::string hash(setting.substr(0, 7));
+  std::string hash;
+  hash.reserve(60);  // no reallocation leaves copies behind
+  hash.append(setting.substr(0, 7));
   hash += encode(salt.data(), salt.size());
   hash += encode(out.data(), out.size() - 1);  // 23 bytes: bcrypt drops the last
   OPENSSL_cleanse(out.data(), out.size());
+  OPENSSL_cleanse(text.data(), sizeof text);
   return hash;
 }
 

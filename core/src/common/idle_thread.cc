@@ -45,6 +45,37 @@ void run_at_idle_priority(const std::function<void()> &fn) {
   }
 }
 
+namespace {
+
+unsigned long long usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  return n > 0 ? static_cast<unsigned long long>(n) : 1;
+}
+
+}  // namespace
+
+void IdleLane::run(const std::function<void()> &fn) {
+  const unsigned long long width = usable_cpus();
+  std::unique_lock lock(mu_);
+  // Tickets in arrival order; ticket t may run once all but width - 1 of
+  // the tickets before it have finished. Pieces finish in any order, so
+  // this bounds how many run rather than naming which.
+  const unsigned long long ticket = issued_++;
+  turn_.wait(lock, [&] { return ticket < finished_ + width; });
+  lock.unlock();
+  struct Finish {
+    IdleLane &lane;
+    ~Finish() {
+      const std::lock_guard done(lane.mu_);
+      ++lane.finished_;
+      lane.turn_.notify_all();
+    }
+  } finish{*this};
+  run_at_idle_priority(fn);
+}
+
 void give_way() {
   (void)sched_yield();
 }

@@ -7,6 +7,7 @@
 // an nginx pool thread may also serve `aio threads`.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 
@@ -25,21 +26,22 @@ void run_at_idle_priority(const std::function<void()> &fn);
 // idle thread has the CPU.
 void give_way();
 
-// IdleLane runs work at idle priority one piece at a time. A SCHED_IDLE
-// thread still gets a little of a CPU that a server thread keeps busy
-// (weight 3 against 1024), in whole scheduler ticks: measured by
-// tests/bench/idle_stall, one cost a busy thread ~1% of its time in 4 ms
-// stalls, 32 cost 11% in stalls of up to 144 ms. Logins that arrive
-// together wait for their turn on the callers' threads.
+// IdleLane runs work at idle priority, as many pieces at a time as the
+// caller may use CPUs (sched_getaffinity: one for a worker pinned with
+// worker_cpu_affinity, whose pool threads inherit the pin), in the order
+// the callers came. A SCHED_IDLE thread still gets a little of a CPU that
+// a server thread keeps busy (weight 3 against 1024), in whole scheduler
+// ticks: measured by tests/bench/idle_stall, one cost a busy thread ~1% of
+// its time in 4 ms stalls, 32 cost 11% in stalls of up to 144 ms. Callers
+// wait for their turn on their own threads.
 class IdleLane {
  public:
-  void run(const std::function<void()> &fn) {
-    const std::lock_guard turn(turn_);
-    run_at_idle_priority(fn);
-  }
+  void run(const std::function<void()> &fn);
 
  private:
-  std::mutex turn_;
+  std::mutex mu_;
+  std::condition_variable turn_;
+  unsigned long long issued_ = 0, finished_ = 0;  // tickets
 };
 
 }  // namespace edgeidp
