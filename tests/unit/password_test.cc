@@ -1,6 +1,7 @@
 #include "auth/password.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <random>
 
@@ -131,6 +132,11 @@ static void bad_inputs(void **) {
   assert_false(auth::hash_password("", "yescrypt").ok());
   assert_false(auth::hash_password("x", "md5").ok());
   assert_false(auth::hash_password(std::string("a\0b", 3), "yescrypt").ok());
+  // libxcrypt's passphrase limit, with a message that says so.
+  assert_true(auth::hash_password(std::string(511, 'p'), "sha512crypt").ok());
+  const auto too_long = auth::hash_password(std::string(512, 'p'), "sha512crypt");
+  assert_false(too_long.ok());
+  assert_non_null(strstr(too_long.error().message.c_str(), "1 to 511 bytes"));
   assert_false(auth::verify_password(hash("a", "sha512crypt"), std::string("a\0b", 3)));
 }
 

@@ -13,9 +13,10 @@ namespace {
 // bcrypt cost 10, a common default.
 constexpr const char *kFallbackSetting = "$2b$10$abcdefghijklmnopqrstuu";
 
-// A password longer than this is refused before hashing: bcrypt ignores
-// bytes past 72 and very long inputs cost CPU in sha512crypt.
-constexpr std::size_t kMaxPassword = 1024;
+// A password longer than this is refused before hashing: libxcrypt
+// refuses passphrases of CRYPT_MAX_PASSPHRASE_SIZE (512) bytes or more
+// for every method, so a longer one could never be set or match.
+constexpr std::size_t kMaxPassword = CRYPT_MAX_PASSPHRASE_SIZE - 1;
 
 bool crypt_matches(std::string_view setting, std::string_view password, std::string_view expect,
                    Pause pause) {
@@ -60,7 +61,8 @@ Result<std::string> hash_password(std::string_view password, std::string_view me
                                   unsigned long cost) {
   if (password.empty() || password.size() > kMaxPassword ||
       password.find('\0') != std::string_view::npos) {
-    return make_error(Errc::invalid, "password must be 1 to 1024 bytes with no NUL byte");
+    return make_error(Errc::invalid, "password must be 1 to " + std::to_string(kMaxPassword) +
+                                         " bytes with no NUL byte");
   }
   const char *prefix = nullptr;
   if (method == "yescrypt") {
@@ -81,11 +83,12 @@ Result<std::string> hash_password(std::string_view password, std::string_view me
   auto data = std::make_unique<crypt_data>();
   const std::string pw(password);
   const char *out = crypt_rn(pw.c_str(), setting, data.get(), sizeof(crypt_data));
-  if (out == nullptr || out[0] == '*') {
+  const bool failed = out == nullptr || out[0] == '*';
+  std::string hash(failed ? "" : out);
+  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+  if (failed) {
     return make_error(Errc::crypto, "crypt failed for method " + std::string(method));
   }
-  std::string hash(out);
-  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
   return hash;
 }
 
