@@ -216,8 +216,6 @@ class Server:
         """Re-reads the configuration (edgeidp.toml included); returns when
         the new configuration serves requests."""
         self._reload_process()
-        # the old workers finish their requests; give the new ones a moment
-        time.sleep(0.3)
         if self.proc.poll() is not None:
             raise ServerError(f"{self.name} exited on reload:\n" + self.error_log())
 
@@ -414,13 +412,21 @@ http {{
         log = self.error_log()
         before = log.count("reconfiguring")
         workers = log.count("start worker process")
+        leaving = log.count("gracefully shutting down")
         self.write_config()
         self.proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             log = self.error_log()
-            if log.count("reconfiguring") > before and (
-                    log.count("start worker process") >= workers + 2 or "[emerg]" in log):
+            if log.count("reconfiguring") > before and "[emerg]" in log:
+                break   # the old configuration stays; the test looks at the log
+            # Done when both new workers run and both old ones have closed
+            # their listening sockets (an old worker logs this line just
+            # before): until then an old worker may still take a new
+            # connection and answer it with the old configuration.
+            if (log.count("reconfiguring") > before
+                    and log.count("start worker process") >= workers + 2
+                    and log.count("gracefully shutting down") >= leaving + 2):
                 break
             time.sleep(0.05)
         else:
