@@ -26,13 +26,14 @@ bool crypt_matches(std::string_view setting, std::string_view password, std::str
     OPENSSL_cleanse(own->data(), own->size());
     return ok;
   }
-  const std::string pw(password);
+  std::string pw(password);  // wiped after use
   const std::string set(setting);
   auto data = std::make_unique<crypt_data>();  // ~32 KiB: keep it off the stack
   const char *out = crypt_rn(pw.c_str(), set.c_str(), data.get(), sizeof(crypt_data));
   const bool ok = out != nullptr && out[0] != '*' && std::strlen(out) == expect.size() &&
                   CRYPTO_memcmp(out, expect.data(), expect.size()) == 0;
   OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+  OPENSSL_cleanse(pw.data(), pw.size());
   return ok;
 }
 
@@ -81,11 +82,12 @@ Result<std::string> hash_password(std::string_view password, std::string_view me
                                          std::to_string(cost));
   }
   auto data = std::make_unique<crypt_data>();
-  const std::string pw(password);
+  std::string pw(password);  // wiped after use
   const char *out = crypt_rn(pw.c_str(), setting, data.get(), sizeof(crypt_data));
   const bool failed = out == nullptr || out[0] == '*';
   std::string hash(failed ? "" : out);
   OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+  OPENSSL_cleanse(pw.data(), pw.size());
   if (failed) {
     return make_error(Errc::crypto, "crypt failed for method " + std::string(method));
   }
