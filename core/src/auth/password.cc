@@ -1,7 +1,8 @@
 #include "auth/password.h"
 
-#include <cstring>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <crypt.h>
 #include <openssl/crypto.h>
@@ -18,22 +19,34 @@ constexpr const char *kFallbackSetting = "$2b$10$abcdefghijklmnopqrstuu";
 // for every method, so a longer one could never be set or match.
 constexpr std::size_t kMaxPassword = CRYPT_MAX_PASSPHRASE_SIZE - 1;
 
-bool crypt_matches(std::string_view setting, std::string_view password, std::string_view expect,
-                   Pause pause) {
-  if (auto own = bcrypt_hash(setting, password, pause)) {
-    const bool ok = own->size() == expect.size() &&
-                    CRYPTO_memcmp(own->data(), expect.data(), expect.size()) == 0;
-    OPENSSL_cleanse(own->data(), own->size());
-    return ok;
-  }
-  std::string pw(password);  // wiped after use
+// libxcrypt's hash of password with setting, or nullopt when it refuses.
+// Its work area and the NUL-terminated copy of the password are wiped.
+std::optional<std::string> libxcrypt_hash(std::string_view setting, std::string_view password) {
+  std::string pw(password);
   const std::string set(setting);
   auto data = std::make_unique<crypt_data>();  // ~32 KiB: keep it off the stack
   const char *out = crypt_rn(pw.c_str(), set.c_str(), data.get(), sizeof(crypt_data));
-  const bool ok = out != nullptr && out[0] != '*' && std::strlen(out) == expect.size() &&
-                  CRYPTO_memcmp(out, expect.data(), expect.size()) == 0;
+  std::optional<std::string> hash;
+  if (out != nullptr && out[0] != '*') {
+    hash.emplace(out);
+  }
   OPENSSL_cleanse(data.get(), sizeof(crypt_data));
   OPENSSL_cleanse(pw.data(), pw.size());
+  return hash;
+}
+
+bool crypt_matches(std::string_view setting, std::string_view password, std::string_view expect,
+                   Pause pause) {
+  auto hash = bcrypt_hash(setting, password, pause);
+  if (!hash) {
+    hash = libxcrypt_hash(setting, password);
+  }
+  if (!hash) {
+    return false;
+  }
+  const bool ok = hash->size() == expect.size() &&
+                  CRYPTO_memcmp(hash->data(), expect.data(), expect.size()) == 0;
+  OPENSSL_cleanse(hash->data(), hash->size());
   return ok;
 }
 
@@ -81,17 +94,11 @@ Result<std::string> hash_password(std::string_view password, std::string_view me
     return make_error(Errc::invalid, "cannot make a " + std::string(method) + " salt with cost " +
                                          std::to_string(cost));
   }
-  auto data = std::make_unique<crypt_data>();
-  std::string pw(password);  // wiped after use
-  const char *out = crypt_rn(pw.c_str(), setting, data.get(), sizeof(crypt_data));
-  const bool failed = out == nullptr || out[0] == '*';
-  std::string hash(failed ? "" : out);
-  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
-  OPENSSL_cleanse(pw.data(), pw.size());
-  if (failed) {
+  auto hash = libxcrypt_hash(setting, password);
+  if (!hash) {
     return make_error(Errc::crypto, "crypt failed for method " + std::string(method));
   }
-  return hash;
+  return std::move(*hash);
 }
 
 Result<const directory::User *> authenticate(const directory::Directory &dir,
