@@ -93,6 +93,12 @@ def test_hash_password_reads_stdin_and_never_argv():
     assert crypt.crypt("s3cret pass", h) == h
     p = edgeidp("hash-password", "s3cret")
     assert p.returncode == 2 and "unknown argument" in p.stderr
+    # docs/directory.md: 1 to 511 bytes
+    h = edgeidp("hash-password", "--method", "bcrypt", "--cost", "4", stdin="p" * 511 + "\n",
+                check=True).stdout.strip()
+    assert crypt.crypt("p" * 511, h) == h
+    p = edgeidp("hash-password", "--method", "bcrypt", stdin="p" * 512 + "\n")
+    assert p.returncode == 1 and "password must be 1 to 511 bytes" in p.stderr, p.stderr
 
 
 def test_metadata_is_parsable_idp_metadata():
